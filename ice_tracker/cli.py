@@ -1,0 +1,47 @@
+"""One command-line entry point; each subcommand lives in its own module under `commands/`.
+
+A command module defines `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`.
+Modules are discovered, so adding a capability never means editing this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+from types import ModuleType
+
+from ice_tracker import __version__, commands
+from ice_tracker.logging_setup import configure_logging
+
+
+def command_modules() -> dict[str, ModuleType]:
+    """Every subcommand module, keyed by its command name (module name, `_` → `-`)."""
+    found: dict[str, ModuleType] = {}
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        found[info.name.replace("_", "-")] = module
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ice_tracker",
+        description="Archive and derive US immigration-enforcement data (287(g), DDP releases).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in command_modules().items():
+        command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(command_parser)
+        command_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(verbose=args.verbose)
+    return int(args._run(args) or 0)

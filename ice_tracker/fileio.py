@@ -1,0 +1,99 @@
+"""Atomic, deterministic file writes and hashing: the only way this project writes outputs.
+
+Every write goes to a temporary file in the destination folder and is renamed into place, so a
+crash never leaves a half-written file. Text outputs are written byte-for-byte reproducibly
+(UTF-8, `\n` line endings, sorted JSON keys) and left untouched when their content is unchanged,
+so the daily commit only shows real change.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+CHUNK = 1 << 20
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def temp_path_beside(path: Path) -> Path:
+    """A fresh, uniquely named temp file in `path`'s folder (same filesystem, so rename is atomic)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> bool:
+    """Write `data` to `path` atomically. Returns False (and writes nothing) if unchanged."""
+    target = Path(path)
+    if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
+        return False
+    tmp = temp_path_beside(target)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return True
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> bool:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """Render rows as CSV text the same way every time (None → empty, `\n` endings)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if value is None else value for value in row])
+    return buffer.getvalue()
+
+
+def write_csv(path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bool:
+    """Atomically write a deterministic CSV. Returns True when the file changed."""
+    return atomic_write_text(path, csv_text(header, rows))
+
+
+def write_dict_csv(path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[dict[str, Any]]) -> bool:
+    return write_csv(path, header, ([row.get(col) for col in header] for row in rows))
+
+
+def read_dict_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
+    """Rows of a CSV as dicts of strings; an absent file reads as no rows."""
+    target = Path(path)
+    if not target.is_file():
+        return []
+    with open(target, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def json_text(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+
+
+def write_json(path: str | os.PathLike[str], obj: Any) -> bool:
+    return atomic_write_text(path, json_text(obj))

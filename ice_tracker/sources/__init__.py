@@ -1,0 +1,1 @@
+"""One sub-package per upstream source (ICE 287(g), Deportation Data Project)."""

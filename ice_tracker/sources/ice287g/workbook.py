@@ -1,0 +1,101 @@
+"""Roster workbooks → rows keyed by column *name*, with each cell's hyperlink.
+
+ICE reorders, adds and renames columns without notice (ADDENDUM appeared on 1 Jul 2025), so
+columns are found by header text through an alias table, never by letter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ice_tracker.xlsx import RawSheet, WorkbookError, read_workbook
+
+# canonical column → header spellings (compared after upper-casing and squeezing non-letters).
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "state": ("STATE",),
+    "agency": ("LAW ENFORCEMENT AGENCY", "AGENCY", "AGENCY NAME", "LAW ENFORCEMENT AGENCY NAME", "LEA"),
+    "type": ("TYPE", "AGENCY TYPE", "JURISDICTION TYPE"),
+    "county": ("COUNTY", "COUNTY NAME"),
+    "support_type": ("SUPPORT TYPE", "MODEL", "PROGRAM MODEL", "SUPPORT MODEL", "287G MODEL"),
+    "signed": ("SIGNED", "DATE SIGNED", "SIGNED DATE", "MOA SIGNED"),
+    "moa": ("MOA", "MOA LINK", "AGREEMENT", "MEMORANDUM OF AGREEMENT"),
+    "addendum": ("ADDENDUM", "ADDENDUM LINK", "ADDENDA"),
+}
+REQUIRED = ("state", "agency")
+HEADER_SEARCH_ROWS = 25
+
+
+def header_key(value: Any) -> str:
+    return re.sub(r"[^A-Z0-9]+", " ", str(value or "").upper()).strip()
+
+
+ALIAS_LOOKUP = {header_key(alias): column for column, aliases in HEADER_ALIASES.items() for alias in aliases}
+
+
+class RosterFormatError(WorkbookError):
+    """A workbook that opens but has no recognisable roster header."""
+
+
+@dataclass
+class RosterRow:
+    row_number: int  # Excel row number (1-based), for quality reports a person can check
+    values: dict[str, Any]
+    links: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RosterTable:
+    sheet: str
+    header_row: int
+    columns: dict[str, int]
+    unknown_headers: list[str]
+    rows: list[RosterRow]
+
+
+def _find_header(sheet: RawSheet) -> tuple[int, dict[str, int], list[str]] | None:
+    for index, row in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
+        columns: dict[str, int] = {}
+        unknown: list[str] = []
+        for col, cell in enumerate(row):
+            key = header_key(cell)
+            if not key:
+                continue
+            canonical = ALIAS_LOOKUP.get(key)
+            if canonical and canonical not in columns:
+                columns[canonical] = col
+            else:
+                unknown.append(str(cell).strip())
+        if all(name in columns for name in REQUIRED):
+            return index, columns, unknown
+    return None
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def parse_roster(sheets: list[RawSheet]) -> RosterTable:
+    """The first sheet with a roster header, its data rows (blank rows skipped) and their links."""
+    for sheet in sheets:
+        found = _find_header(sheet)
+        if not found:
+            continue
+        header_index, columns, unknown = found
+        rows = []
+        for index in range(header_index + 1, len(sheet.rows)):
+            raw = sheet.rows[index]
+            values = {name: (raw[col] if col < len(raw) else None) for name, col in columns.items()}
+            if all(_blank(v) for v in values.values()):
+                continue
+            links = {name: sheet.links[(index, col)] for name, col in columns.items() if (index, col) in sheet.links}
+            rows.append(RosterRow(row_number=index + 1, values=values, links=links))
+        return RosterTable(sheet.name, header_index + 1, columns, unknown, rows)
+    raise RosterFormatError("no sheet has a roster header (needs STATE and LAW ENFORCEMENT AGENCY columns)")
+
+
+def read_roster(source: str | Path | bytes) -> RosterTable:
+    """Parse a participating or pending workbook; raises WorkbookError/RosterFormatError."""
+    return parse_roster(read_workbook(source))

@@ -1,0 +1,29 @@
+"""Shared test fixtures.
+
+Real files come from `../shared/fixtures` (beside the checkout, as in CI) or from the folder named by
+$ICE_TRACKER_FIXTURES. They are never copied into the repository: where they are absent, the tests
+that need them skip with a clear reason and the rest run on small files the tests build themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_FIXTURES = Path(os.environ.get("ICE_TRACKER_FIXTURES", REPO_ROOT.parent / "shared" / "fixtures"))
+
+
+def shared_fixture_path(*parts: str) -> Path:
+    """Path inside the shared fixtures; skips the calling test when it is not there."""
+    path = SHARED_FIXTURES.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real fixture {path} not available (needs ../shared/fixtures beside the checkout)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_fixtures() -> Path:
+    return shared_fixture_path()
