@@ -41,8 +41,11 @@ def temp_path_beside(path: Path) -> Path:
     return Path(name)
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> bool:
-    """Write `data` to `path` atomically. Returns False (and writes nothing) if unchanged."""
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, durable: bool = True) -> bool:
+    """Write `data` to `path` atomically. Returns False (and writes nothing) if unchanged.
+
+    The rename alone protects against a killed process; `durable` also fsyncs, against power loss.
+    """
     target = Path(path)
     if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
         return False
@@ -50,8 +53,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> bool:
     try:
         with open(tmp, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, target)
     finally:
         if tmp.exists():
@@ -59,8 +63,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> bool:
     return True
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> bool:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: str | os.PathLike[str], text: str, durable: bool = True) -> bool:
+    return atomic_write_bytes(path, text.encode("utf-8"), durable)
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -73,13 +77,20 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return buffer.getvalue()
 
 
-def write_csv(path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bool:
+def csv_row_text(row: Sequence[Any]) -> str:
+    """One CSV line (with its `\n`), rendered exactly as `csv_text` renders rows."""
+    return csv_text([], [row]).split("\n", 1)[1]
+
+
+def write_csv(path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[Any]],
+              durable: bool = True) -> bool:
     """Atomically write a deterministic CSV. Returns True when the file changed."""
-    return atomic_write_text(path, csv_text(header, rows))
+    return atomic_write_text(path, csv_text(header, rows), durable)
 
 
-def write_dict_csv(path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[dict[str, Any]]) -> bool:
-    return write_csv(path, header, ([row.get(col) for col in header] for row in rows))
+def write_dict_csv(path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[dict[str, Any]],
+                   durable: bool = True) -> bool:
+    return write_csv(path, header, ([row.get(col) for col in header] for row in rows), durable)
 
 
 def read_dict_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:

@@ -1,0 +1,160 @@
+"""The archive: timestamped folders of files as published, and `manifest.csv`, their provenance.
+
+Rules this module enforces, so no caller can break them:
+- a file is only ever added: an archived path is never rewritten, renamed or deleted;
+- identity is the sha256 of the bytes, not the name (ICE republishes names with new bytes);
+- a timestamped folder (`sheets/sheets_YYYYMMDD_HHMMSS/`) is created only when a file lands in it;
+- files arrive by atomic rename from `.tmp/` inside the data dir, so a crash never leaves a partial
+  file in the archive, and the manifest is rewritten (atomically) right after every addition.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from ice_tracker.fileio import atomic_write_text, csv_row_text, csv_text, read_dict_csv, temp_path_beside
+
+log = logging.getLogger(__name__)
+
+TEMP_DIR_NAME = ".tmp"
+
+
+@dataclass
+class ManifestEntry:
+    path: str  # relative to the data dir, POSIX separators
+    kind: str  # participating / pending / moa / addendum / (later sources add their own)
+    source_url: str
+    sha256: str
+    bytes: int
+    fetched_at: str  # UTC ISO 8601
+    etag: str = ""
+    last_modified: str = ""
+    content_type: str = ""
+    state: str = ""
+    agency: str = ""
+
+
+MANIFEST_COLUMNS = [f.name for f in fields(ManifestEntry)]
+
+
+def utc_iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Archive:
+    """Store-only-new bookkeeping over one data dir for one run (one timestamp)."""
+
+    def __init__(self, data_dir: Path, run_time: datetime):
+        self.data_dir = Path(data_dir)
+        self.run_time = run_time.astimezone(timezone.utc)
+        self.stamp = self._unused_stamp(self.run_time)
+        self.manifest_path = self.data_dir / "manifest.csv"
+        self.temp_dir = self.data_dir / TEMP_DIR_NAME
+        self.entries: list[ManifestEntry] = [
+            ManifestEntry(**{**row, "bytes": int(row.get("bytes") or 0)})  # type: ignore[arg-type]
+            for row in read_dict_csv(self.manifest_path)
+        ]
+        self.added: list[ManifestEntry] = []
+        self._lines: list[str] = []  # rendered CSV rows, so a save after each file stays cheap
+        self._by_url: dict[str, list[ManifestEntry]] = {}
+        self._by_sha: dict[str, list[ManifestEntry]] = {}
+        for entry in self.entries:
+            self._index(entry)
+
+    def _index(self, entry: ManifestEntry) -> None:
+        self._lines.append(csv_row_text([getattr(entry, c) for c in MANIFEST_COLUMNS]))
+        self._by_url.setdefault(entry.source_url, []).append(entry)
+        self._by_sha.setdefault(entry.sha256, []).append(entry)
+
+    def _unused_stamp(self, moment: datetime) -> str:
+        """YYYYMMDD_HHMMSS of the run, moved on by seconds if a folder of that name exists, so a
+        timestamped folder only ever holds one run's files."""
+        while True:
+            stamp = moment.strftime("%Y%m%d_%H%M%S")
+            if not any((self.data_dir / a / f"{a}_{stamp}").exists() for a in ("sheets", "agreements")):
+                return stamp
+            moment += timedelta(seconds=1)
+
+    # ----- look-ups -------------------------------------------------------------------------
+    def has_sha(self, sha256: str, kinds: tuple[str, ...] | None = None) -> bool:
+        return any(kinds is None or e.kind in kinds for e in self._by_sha.get(sha256, ()))
+
+    def entries_for_url(self, url: str) -> list[ManifestEntry]:
+        return list(self._by_url.get(url, ()))
+
+    def latest_for_url(self, url: str) -> ManifestEntry | None:
+        matches = self.entries_for_url(url)
+        return max(matches, key=lambda e: e.fetched_at) if matches else None
+
+    def holds(self, sha256: str, state: str, agency: str, kinds: tuple[str, ...]) -> bool:
+        """Whether these bytes are already archived for this agency (PDF identity)."""
+        return any(e.state == state and e.agency == agency and e.kind in kinds for e in self._by_sha.get(sha256, ()))
+
+    def holds_url(self, url: str, state: str, agency: str, kinds: tuple[str, ...]) -> ManifestEntry | None:
+        """The newest entry archived from `url` for this agency, if any."""
+        matches = [e for e in self._by_url.get(url, ()) if e.state == state and e.agency == agency and e.kind in kinds]
+        return max(matches, key=lambda e: e.fetched_at) if matches else None
+
+    def entry_with_sha(self, sha256: str) -> ManifestEntry | None:
+        return next((e for e in self._by_sha.get(sha256, ()) if (self.data_dir / e.path).is_file()), None)
+
+    # ----- writes ---------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Remove temp files left by a run that was killed mid-download (never archived files)."""
+        if self.temp_dir.is_dir():
+            for leftover in self.temp_dir.iterdir():
+                if leftover.is_file():
+                    log.info("removing partial download left by an interrupted run: %s", leftover.name)
+                    leftover.unlink()
+
+    def finish(self) -> None:
+        """Remove the temp folder when empty, so a run that achieved nothing leaves no trace."""
+        try:
+            self.temp_dir.rmdir()
+        except OSError:
+            pass
+
+    def folder(self, area: str) -> Path:
+        """`<data>/<area>/<area>_<stamp>`, e.g. sheets/sheets_20250519_024922 (not created here)."""
+        return self.data_dir / area / f"{area}_{self.stamp}"
+
+    def _free_destination(self, dest: Path) -> Path:
+        """`dest`, or `name_2.ext`, `name_3.ext`… if taken: an archived file is never overwritten."""
+        if not dest.exists():
+            return dest
+        stem, suffix = dest.stem, dest.suffix
+        n = 2
+        while (candidate := dest.with_name(f"{stem}_{n}{suffix}")).exists():
+            n += 1
+        return candidate
+
+    def add_file(self, temp_file: Path, area: str, relative: Path, entry: ManifestEntry) -> ManifestEntry:
+        """Move a verified temp file into this run's folder of `area` and record it."""
+        dest = self._free_destination(self.folder(area) / relative)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temp_file, dest)
+        return self._record(dest, entry)
+
+    def add_copy(self, source: Path, area: str, relative: Path, entry: ManifestEntry) -> ManifestEntry:
+        """Archive bytes we already hold under a second path (one PDF linked by two agencies)."""
+        self.temp_dir.mkdir(parents=True, exist_ok=True)
+        temp = temp_path_beside(self.temp_dir / "copy")
+        shutil.copyfile(source, temp)
+        return self.add_file(temp, area, relative, entry)
+
+    def _record(self, dest: Path, entry: ManifestEntry) -> ManifestEntry:
+        entry.path = dest.relative_to(self.data_dir).as_posix()
+        self.entries.append(entry)
+        self.added.append(entry)
+        self._index(entry)
+        self.save(durable=False)  # rename-atomic; the run's final save() also fsyncs
+        log.info("archived %s (%s, %s bytes)", entry.path, entry.kind, f"{entry.bytes:,}")
+        return entry
+
+    def save(self, durable: bool = True) -> None:
+        atomic_write_text(self.manifest_path, csv_text(MANIFEST_COLUMNS, []) + "".join(self._lines), durable)

@@ -1,0 +1,350 @@
+"""The 287(g) scrape: page → verified roster workbooks → agreement PDFs, storing only what is new.
+
+Entry point: `scrape_287g(...)`. Nothing is written until at least one roster workbook has been
+verified (a real workbook with a roster header, or a 304 for one we hold); if none can be, the run
+raises `ScrapeFailed` and leaves the archive exactly as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+
+from ice_tracker.archive import Archive, ManifestEntry, utc_iso
+from ice_tracker.failures import FailureLog
+from ice_tracker.http import FetchError, FetchResult, HttpClient
+from ice_tracker.safepath import safe_component
+from ice_tracker.sources.ice287g.page import Candidate, find_candidates, list_from_name
+from ice_tracker.sources.ice287g.workbook import RosterTable, read_roster
+from ice_tracker.urls import unwrap_safelink
+from ice_tracker.xlsx import WorkbookError, looks_like_xlsx
+
+log = logging.getLogger(__name__)
+
+WORKBOOK_KINDS = ("participating", "pending")
+PDF_KINDS = ("moa", "addendum")
+PDF_MAGIC = b"%PDF-"
+
+
+class ScrapeFailed(Exception):
+    """The run achieved nothing it should have (no page, or no verifiable roster workbook)."""
+
+
+@dataclass
+class PdfLink:
+    url: str
+    kind: str  # moa / addendum
+    state: str
+    agency: str
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.url, self.kind, self.state, self.agency)
+
+
+@dataclass
+class ScrapeSummary:
+    page_url: str
+    candidates: int = 0
+    workbooks_verified: int = 0
+    workbooks_unchanged: int = 0
+    new_workbooks: list[str] = field(default_factory=list)
+    pdf_links_checked: int = 0
+    pdfs_unchanged: int = 0
+    new_pdfs: list[str] = field(default_factory=list)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    failures_resolved: int = 0
+
+
+def verify_workbook(result: FetchResult) -> RosterTable:
+    """Prove a downloaded body is a roster workbook: ZIP magic, opens, has a roster header."""
+    if not looks_like_xlsx(result.head):
+        start = result.head[:40].decode("latin-1", errors="replace").strip()
+        raise WorkbookError(
+            f"not a workbook: {result.content_type or 'no content type'}, {result.size} bytes, starts {start!r}"
+        )
+    assert result.temp_path is not None
+    return read_roster(result.temp_path)
+
+
+def verify_pdf(result: FetchResult) -> None:
+    if result.size == 0:
+        raise ValueError("not a PDF: empty body")
+    if PDF_MAGIC not in result.head[:1024]:
+        start = result.head[:40].decode("latin-1", errors="replace").strip()
+        raise ValueError(f"not a PDF: {result.content_type or 'no content type'}, {result.size} bytes, starts {start!r}")
+
+
+def workbook_list(result: FetchResult, candidate: Candidate, table: RosterTable) -> str:
+    """participating / pending: from the published file name, then the link, then the columns."""
+    return (
+        list_from_name(result.filename)
+        or candidate.list_hint
+        or ("participating" if "moa" in table.columns or "signed" in table.columns else "pending")
+    )
+
+
+def pdf_links(table: RosterTable) -> list[PdfLink]:
+    """MOA and ADDENDUM links of a roster, unwrapped; 'link pending' and empty cells skipped."""
+    links = []
+    for row in table.rows:
+        state = " ".join(str(row.values.get("state") or "").split()).upper()
+        agency = " ".join(str(row.values.get("agency") or "").split())
+        for kind in PDF_KINDS:
+            url = row.links.get(kind, "")
+            text = str(row.values.get(kind) or "").strip()
+            if not url and text.lower().startswith(("http://", "https://")):
+                url = text
+            if url:
+                links.append(PdfLink(unwrap_safelink(url), kind, state, agency))
+    return links
+
+
+class _PdfFetches:
+    """One download per URL per run, shared by every agency that links it."""
+
+    def __init__(self, client: HttpClient, archive: Archive):
+        self.client = client
+        self.archive = archive
+        self.outcomes: dict[str, tuple[str, str, FetchResult | None]] = {}  # url → (sha or '', error, result)
+
+    def get(self, url: str) -> tuple[str, str, FetchResult | None]:
+        if url not in self.outcomes:
+            self.outcomes[url] = self._fetch(url)
+        return self.outcomes[url]
+
+    def _fetch(self, url: str) -> tuple[str, str, FetchResult | None]:
+        previous = self.archive.latest_for_url(url)
+        try:
+            if previous:
+                result = self.client.fetch(url, etag=previous.etag, last_modified=previous.last_modified)
+            else:
+                result = self.client.fetch(url)
+        except FetchError as exc:
+            return "", str(exc), None
+        if result.not_modified:
+            if previous is None:
+                return "", "HTTP 304 for a URL never archived", None
+            return previous.sha256, "", result
+        try:
+            verify_pdf(result)
+        except ValueError as exc:
+            result.discard()
+            return "", str(exc), None
+        return result.sha256, "", result
+
+    def discard_all(self) -> None:
+        for _, _, result in self.outcomes.values():
+            if result is not None:
+                result.discard()
+
+
+def _pdf_relative_path(link: PdfLink, result: FetchResult | None, url: str) -> Path:
+    name = (result.filename if result and result.filename else "") or PurePosixPath(url).name or "agreement.pdf"
+    name = safe_component(name)
+    if not name.lower().endswith(".pdf"):
+        name += ".pdf"
+    return Path(safe_component(link.state or "UNKNOWN_STATE", underscores=True),
+                safe_component(link.agency or "Unknown agency", underscores=True), name)
+
+
+class Scrape287g:
+    """One run of the 287(g) scrape over one data dir (see `scrape_287g`)."""
+
+    def __init__(self, *, page_url: str, client: HttpClient, archive: Archive, failures: FailureLog,
+                 include_pdfs: bool = True):
+        self.page_url = page_url
+        self.client = client
+        self.archive = archive
+        self.failures = failures
+        self.include_pdfs = include_pdfs
+        self.summary = ScrapeSummary(page_url=page_url)
+        self.pending_failures: list[tuple[str, str, str]] = []  # (url, kind, error) for workbooks
+
+    def now(self) -> str:
+        return utc_iso(datetime.now(timezone.utc))
+
+    def run(self) -> ScrapeSummary:
+        try:
+            final_url, html = self.client.get_text(self.page_url)
+        except FetchError as exc:
+            raise ScrapeFailed(f"could not fetch the 287(g) page {self.page_url}: {exc}") from exc
+        candidates = find_candidates(html, final_url)
+        self.summary.candidates = len(candidates)
+        if not candidates:
+            raise ScrapeFailed(f"no roster workbook link found on {self.page_url}")
+        verified = self._fetch_workbooks(candidates)
+        if self.summary.workbooks_verified == 0:
+            for result, _, _ in verified:
+                result.discard()
+            reasons = "; ".join(f"{url}: {error}" for url, _, error in self.pending_failures) or "no candidate verified"
+            raise ScrapeFailed(f"no roster workbook could be found and verified ({reasons})")
+        # From here on the run has achieved something: record and store.
+        for url, kind, error in self.pending_failures:
+            self._record_failure(url, kind, error)
+        self._resolve_stale_workbook_failures(candidates)
+        tables = self._store_workbooks(verified)
+        if self.include_pdfs:
+            self._fetch_pdfs(tables)
+        self.failures.save()
+        return self.summary
+
+    # ----- workbooks ------------------------------------------------------------------------
+    def _fetch_workbooks(self, candidates: list[Candidate]) -> list[tuple[FetchResult, Candidate, RosterTable]]:
+        verified = []
+        for candidate in candidates:
+            previous = self.archive.latest_for_url(candidate.url)
+            if previous is not None and previous.kind not in WORKBOOK_KINDS:
+                previous = None
+            try:
+                result = self.client.fetch(
+                    candidate.url,
+                    etag=previous.etag if previous else "",
+                    last_modified=previous.last_modified if previous else "",
+                )
+            except FetchError as exc:
+                self._candidate_failed(candidate, str(exc))
+                continue
+            if result.not_modified:
+                if previous is not None:
+                    log.info("unchanged (304): %s", candidate.url)
+                    self.summary.workbooks_verified += 1
+                    self.summary.workbooks_unchanged += 1
+                continue
+            try:
+                table = verify_workbook(result)
+            except WorkbookError as exc:
+                result.discard()
+                self._candidate_failed(candidate, str(exc))
+                continue
+            self.summary.workbooks_verified += 1
+            if self.archive.has_sha(result.sha256, WORKBOOK_KINDS) or any(
+                v[0].sha256 == result.sha256 for v in verified
+            ):
+                log.info("already archived (same sha256): %s", candidate.url)
+                self.summary.workbooks_unchanged += 1
+                result.discard()
+                continue
+            verified.append((result, candidate, table))
+        return verified
+
+    def _candidate_failed(self, candidate: Candidate, error: str) -> None:
+        if candidate.strong:
+            log.warning("roster link failed: %s: %s", candidate.url, error)
+            self.pending_failures.append((candidate.url, candidate.list_hint or "workbook", error))
+        else:
+            log.debug("not a roster workbook: %s: %s", candidate.url, error)
+
+    def _resolve_stale_workbook_failures(self, candidates: list[Candidate]) -> None:
+        """A workbook failure whose link is no longer on the page is closed (it cannot be retried)."""
+        current = {c.url for c in candidates}
+        failed_now = {url for url, _, _ in self.pending_failures}
+        for failure in self.failures.pending((*WORKBOOK_KINDS, "workbook")):
+            if failure.url not in failed_now:
+                self.failures.resolve(*failure.key)
+                if failure.url in current:
+                    self.summary.failures_resolved += 1
+
+    def _store_workbooks(self, verified: list[tuple[FetchResult, Candidate, RosterTable]]) -> list[RosterTable]:
+        tables = []
+        for result, candidate, table in verified:
+            kind = workbook_list(result, candidate, table)
+            name = safe_component(result.filename or f"{kind}Agencies.xlsx")
+            if not name.lower().endswith((".xlsx", ".xls")):
+                name += ".xlsx"
+            assert result.temp_path is not None
+            entry = self.archive.add_file(result.temp_path, "sheets", Path(name), ManifestEntry(
+                path="", kind=kind, source_url=candidate.url, sha256=result.sha256, bytes=result.size,
+                fetched_at=self.now(), etag=result.etag, last_modified=result.last_modified,
+                content_type=result.content_type))
+            result.temp_path = None
+            self.summary.new_workbooks.append(entry.path)
+            tables.append(table)
+        return tables
+
+    # ----- agreement PDFs -------------------------------------------------------------------
+    def _fetch_pdfs(self, new_tables: list[RosterTable]) -> None:
+        """Links of new workbooks are revalidated (conditional GET); links of the newest archived
+        roster are completed (fetched only if this agency does not hold that URL yet: this finishes
+        a run that was interrupted or ran with --no-pdfs); past failures are retried."""
+        targets: dict[tuple[str, str, str, str], tuple[PdfLink, bool]] = {}
+        for table in new_tables:
+            for link in pdf_links(table):
+                targets.setdefault(link.key, (link, True))
+        for failure in self.failures.pending(PDF_KINDS):
+            link = PdfLink(failure.url, failure.kind, failure.state, failure.agency)
+            targets.setdefault(link.key, (link, True))
+        for table in self._latest_archived_tables():
+            for link in pdf_links(table):
+                targets.setdefault(link.key, (link, False))
+        fetches = _PdfFetches(self.client, self.archive)
+        try:
+            for key in sorted(targets):
+                link, revalidate = targets[key]
+                self._archive_pdf(link, fetches, revalidate)
+        finally:
+            fetches.discard_all()
+
+    def _latest_archived_tables(self) -> list[RosterTable]:
+        tables = []
+        for kind in WORKBOOK_KINDS:
+            entries = [e for e in self.archive.entries if e.kind == kind and e.path not in self.summary.new_workbooks]
+            if not entries:
+                continue
+            newest = max(entries, key=lambda e: (e.fetched_at, e.path))
+            try:
+                tables.append(read_roster(self.archive.data_dir / newest.path))
+            except (OSError, WorkbookError) as exc:
+                log.warning("cannot re-read archived workbook %s: %s", newest.path, exc)
+        return tables
+
+    def _archive_pdf(self, link: PdfLink, fetches: _PdfFetches, revalidate: bool) -> None:
+        self.summary.pdf_links_checked += 1
+        held = self.archive.holds_url(link.url, link.state, link.agency, PDF_KINDS)
+        if held is not None and (not revalidate or not (held.etag or held.last_modified)):
+            # Known URL already archived for this agency: nothing to ask (or nothing to ask with).
+            self.summary.pdfs_unchanged += 1
+            self.failures.resolve(*link.key)
+            return
+        sha, error, result = fetches.get(link.url)
+        if error:
+            self._record_failure(link.url, link.kind, error, link.state, link.agency)
+            return
+        self.failures.resolve(*link.key)
+        if self.archive.holds(sha, link.state, link.agency, PDF_KINDS):
+            self.summary.pdfs_unchanged += 1
+            return
+        entry = ManifestEntry(
+            path="", kind=link.kind, source_url=link.url, sha256=sha, bytes=0, fetched_at=self.now(),
+            etag=result.etag if result else "", last_modified=result.last_modified if result else "",
+            content_type=result.content_type if result else "", state=link.state, agency=link.agency)
+        relative = _pdf_relative_path(link, result, link.url)
+        if result is not None and result.temp_path is not None:
+            entry.bytes = result.size
+            self.archive.add_file(result.temp_path, "agreements", relative, entry)
+            result.temp_path = None
+        else:
+            source = self.archive.entry_with_sha(sha)
+            if source is None:
+                self._record_failure(link.url, link.kind, "bytes not modified but no archived copy found",
+                                     link.state, link.agency)
+                return
+            entry.bytes = source.bytes
+            if not entry.content_type:
+                entry.content_type = source.content_type
+            self.archive.add_copy(self.archive.data_dir / source.path, "agreements", relative, entry)
+        self.summary.new_pdfs.append(entry.path)
+
+    def _record_failure(self, url: str, kind: str, error: str, state: str = "", agency: str = "") -> None:
+        log.warning("failed: %s %s %s: %s", kind, agency or "", url, error)
+        self.failures.record(url, kind, error, self.now(), state, agency)
+        self.summary.failures.append({"url": url, "kind": kind, "state": state, "agency": agency, "error": error})
+
+
+def scrape_287g(*, page_url: str, client: HttpClient, archive: Archive, failures: FailureLog,
+                include_pdfs: bool = True) -> ScrapeSummary:
+    """Run the 287(g) scrape; raises ScrapeFailed (having written nothing) when nothing verified."""
+    return Scrape287g(page_url=page_url, client=client, archive=archive, failures=failures,
+                      include_pdfs=include_pdfs).run()
