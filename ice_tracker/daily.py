@@ -36,11 +36,17 @@ class StepFailed(Exception):
     """A step achieved nothing it should have; the message says why."""
 
 
+DESCRIPTION = "The daily job: archive new 287(g) workbooks and agreements, then refresh derived data."
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python scraper.py",
-        description="The daily job: archive new 287(g) workbooks and agreements, then refresh derived data.",
-    )
+    parser = argparse.ArgumentParser(prog="python scraper.py", description=DESCRIPTION)
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The daily job's options (shared by scraper.py and `python -m ice_tracker scrape`)."""
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="data root holding sheets/, agreements/, manifest.csv, data/ (default: repository root)")
     parser.add_argument("--page-url", default=PAGE_URL, help=f"the ICE 287(g) page (default: {PAGE_URL})")
@@ -48,7 +54,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"run only this step; repeatable (steps: {', '.join(STEPS)})")
     parser.add_argument("--no-pdfs", action="store_true", help="archive workbooks only; skip agreement PDFs")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
-    return parser
 
 
 def env_float(name: str, default: float) -> float:
@@ -86,7 +91,7 @@ def step_287g(args: argparse.Namespace, data_dir: Path, run_time: datetime) -> d
         result["failures_resolved"] = len(failures.resolved_this_run)
         result["failures_outstanding"] = len(failures.rows)
         result["http"] = {"requests": client.stats.requests, "bytes_downloaded": client.stats.bytes_downloaded,
-                          "not_modified": client.stats.not_modified}
+                          "not_modified": client.stats.not_modified, "seconds": round(client.stats.seconds, 3)}
     log.info("287(g): %d new workbook(s), %d new agreement PDF(s), %d failure(s) this run, %d outstanding",
              len(summary.new_workbooks), len(summary.new_pdfs), len(summary.failures), len(failures.rows))
     return result
@@ -123,6 +128,11 @@ def commit_message(results: dict[str, dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(verbose=args.verbose)
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the requested steps; see the module docstring for the exit codes."""
     data_dir = (args.data_dir or default_data_dir()).resolve()
     run_time = datetime.now(timezone.utc).replace(microsecond=0)
     steps = [name for name in STEPS if not args.only or name in args.only]

@@ -33,10 +33,21 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+PUBLIC_FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp alone gives 0600
+
+
 def temp_path_beside(path: Path) -> Path:
-    """A fresh, uniquely named temp file in `path`'s folder (same filesystem, so rename is atomic)."""
+    """A fresh, uniquely named temp file in `path`'s folder (same filesystem, so rename is atomic),
+    with the permissions an ordinary new file gets, since it becomes a published file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".part", dir=path.parent)
+    os.fchmod(fd, PUBLIC_FILE_MODE)
     os.close(fd)
     return Path(name)
 

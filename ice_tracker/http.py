@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from tqdm import tqdm
 from urllib3.util.retry import Retry
 
 from ice_tracker import USER_AGENT
+from ice_tracker.fileio import PUBLIC_FILE_MODE
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,7 @@ class HttpStats:
     requests: int = 0
     bytes_downloaded: int = 0
     not_modified: int = 0
+    seconds: float = 0.0  # wall time inside requests and body streaming ("the network")
     hosts_refused: list[str] = field(default_factory=list)
 
 
@@ -205,6 +208,7 @@ class HttpClient:
     def _get(self, url: str, headers: dict[str, str]) -> requests.Response:
         self.check_host(url)
         self.stats.requests += 1
+        started = time.perf_counter()
         try:
             response = self.session.get(url, headers=headers, timeout=self.timeout, stream=True)
         except FetchError:
@@ -215,6 +219,8 @@ class HttpClient:
             raise NetworkError(url, f"timed out: {type(exc).__name__}") from exc
         except requests.exceptions.RequestException as exc:
             raise NetworkError(url, f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            self.stats.seconds += time.perf_counter() - started
         return response
 
     def get_text(self, url: str, max_bytes: int = 10 * 1024 * 1024) -> tuple[str, str]:
@@ -272,10 +278,12 @@ class HttpClient:
     def _stream_body(self, response: requests.Response, result: FetchResult, cap: int, total: int | None) -> None:
         self.temp_dir.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="download.", suffix=".part", dir=self.temp_dir)
+        os.fchmod(fd, PUBLIC_FILE_MODE)  # it may become an archived, published file
         temp_path = Path(name)
         digest = hashlib.sha256()
         size = 0
         head = b""
+        started = time.perf_counter()
         bar = tqdm(total=total, unit="B", unit_scale=True, desc=result.filename[:40] or "download",
                    disable=True if self.progress is False else None, leave=False)
         try:
@@ -303,6 +311,7 @@ class HttpClient:
             raise
         finally:
             bar.close()
+            self.stats.seconds += time.perf_counter() - started
         result.temp_path = temp_path
         result.sha256 = digest.hexdigest()
         result.size = size

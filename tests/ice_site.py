@@ -16,6 +16,7 @@ import io
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import zipfile
@@ -32,9 +33,11 @@ LAST_MODIFIED = "Mon, 19 May 2025 02:49:22 GMT"
 ICE_MOA = ("https://www.ice.gov/doclib/287gMOA/", "http://www.ice.gov/doclib/287gMOA/")
 
 
-def synthetic_pdf(name: str) -> bytes:
-    """A tiny, valid-looking, unique PDF standing in for an agreement we have no real copy of."""
-    return b"%PDF-1.4\n% synthetic agreement for tests: " + name.encode("utf-8", "replace") + b"\n%%EOF\n"
+def synthetic_pdf(name: str, size: int = 0) -> bytes:
+    """A valid-looking, unique PDF standing in for an agreement we have no real copy of
+    (tiny for tests; `size` pads it to a realistic size for the benchmark)."""
+    head = b"%PDF-1.4\n% synthetic agreement for tests: " + name.encode("utf-8", "replace") + b"\n"
+    return head + b"%" + b"0" * max(0, size - len(head) - 8) + b"\n%%EOF\n"
 
 
 def rewrite_workbook(data: bytes, base_url: str) -> bytes:
@@ -83,6 +86,16 @@ class SiteState:
     requests: list[tuple[str, str, int, int]] = field(default_factory=list)  # (path, if-none-match, status, bytes)
     stalled: threading.Event = field(default_factory=threading.Event)
     page_html: str | None = None  # overrides the generated page
+    synthetic_pdf_size: int = 0
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Clients hanging up (resets, timeouts we provoke) are expected here, not errors."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
 
 class IceSite:
@@ -92,8 +105,7 @@ class IceSite:
         self.state = SiteState()
         self.fixtures = fixtures
         self.paths: dict[str, str] = {}  # list → server path of the workbook the page links now
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self.state))
-        self.server.daemon_threads = True
+        self.server = _QuietServer(("127.0.0.1", 0), _make_handler(self.state))
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.url = self.base + PAGE_PATH
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -212,7 +224,7 @@ def _make_handler(state: SiteState) -> type[BaseHTTPRequestHandler]:
                 for candidate in (raw, name):
                     if candidate in state.real_pdfs:
                         return Served(state.real_pdfs[candidate], "application/pdf")
-                return Served(synthetic_pdf(name), "application/pdf")
+                return Served(synthetic_pdf(name, state.synthetic_pdf_size), "application/pdf")
             return None
 
         def _send(self, path: str, status: int, body: bytes, ctype: str, *, etag: str = "",

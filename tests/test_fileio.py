@@ -10,6 +10,7 @@ def test_atomic_write_reports_change_and_leaves_no_temp(tmp_path: Path) -> None:
     assert atomic_write_bytes(target, b"abcd") is True
     assert target.read_bytes() == b"abcd"
     assert [p.name for p in target.parent.iterdir()] == ["out.bin"]
+    assert target.stat().st_mode & 0o044 == 0o044  # readable by others, not mkstemp's 0600
 
 
 def test_csv_and_json_are_deterministic(tmp_path: Path) -> None:
