@@ -144,8 +144,8 @@ def roster_kind(clean: str, roster_type: str | None = None) -> str:
 def reference_kind(clean: str, type_code: float | int | None) -> str:
     """Kind of a CSLLEA agency from its survey type, overridden by jail/corrections words in its name."""
     named = name_kind(clean)
-    if named in ("corrections", "jail", "commission", "military", "prosecutor"):
-        return named
+    if named in ("corrections", "jail", "commission", "military", "prosecutor", "sheriff"):
+        return named  # JACKSONVILLE SHERIFF'S OFFICE is typed local police; its name says sheriff
     try:
         code = int(type_code) if type_code is not None else None
     except (TypeError, ValueError):
