@@ -30,6 +30,7 @@ from ice_tracker.matching.normalise import (
     core_name,
     normalise_state,
     parent_name,
+    place_core,
     reference_kind,
     roster_key,
     roster_kind,
@@ -48,6 +49,8 @@ COUNTY_BONUS = 2.0
 COUNTY_PENALTY = 6.0
 COUNTY_SAME = 85.0  # county spellings this similar are the same county ('Alleghany' / 'ALLEGHENY')
 TOP_CANDIDATES = 3
+PLACE_ONLY_SCORE = 92.0  # a sheriff whose place matches once COUNTY/CITY are ignored (Virginia cities)
+SOLE_STATE_POLICE_SCORE = 90.0  # a state-level police/patrol/DPS and the state's only primary state police
 TOKEN_SAME = 70.0  # a word this similar to a word of the other name counts as the same word (a typo)
 
 
@@ -160,8 +163,9 @@ def _county_adjustment(query_county: str, cand_counties: list[str]) -> np.ndarra
 
 
 def _decide(query: Query, kind: str, q_core: str, ref: Reference, block: np.ndarray, raw: np.ndarray,
-            exact: np.ndarray, adjusted: np.ndarray) -> Match:
-    """Pick from one query's scored candidates (arrays aligned with `block`)."""
+            exact: np.ndarray, adjusted: np.ndarray, via: dict[int, str] | None = None) -> Match:
+    """Pick from one query's scored candidates (arrays aligned with `block`); `via` explains rule-based scores."""
+    via = via or {}
     order = sorted(range(len(block)), key=lambda j: (-adjusted[j], ref.ids[block[j]]))
     shown = [j for j in order if raw[j] >= CANDIDATE_FLOOR][:TOP_CANDIDATES + 1]
     candidates = [_candidate(ref, int(block[j]), min(100.0, adjusted[j])) for j in shown]
@@ -182,7 +186,12 @@ def _decide(query: Query, kind: str, q_core: str, ref: Reference, block: np.ndar
         if runner is not None and exact[runner] and margin < MIN_MARGIN:
             reason = "several CSLLEA agencies in the state share this name; county does not tell them apart"
             return Match(query, None, None, "none", True, reason, kind, candidates)
+        if ref.core[block[best]] != q_core:
+            reason = f"CSLLEA lists a division of this agency: {ref.frame.at[int(block[best]), 'name']}"
+            return Match(query, chosen, best_score, "exact", True, reason, kind, candidates)
         return Match(query, chosen, best_score, "exact", False, "", kind, candidates)
+    if best in via and best_score >= ACCEPT and margin >= MIN_MARGIN:
+        return Match(query, chosen, round(best_score, 1), "fuzzy", True, via[best], kind, candidates)
     if best_score >= ACCEPT and not tokens_accounted(q_core, ref.core[block[best]]) and not tokens_accounted(
         q_core, ref.parent_core[block[best]]
     ):
@@ -219,13 +228,26 @@ def _match_block(queries: list[Query], kinds: list[str], ref: Reference, block: 
     c_county = [ref.county[i] for i in block]
     core_arr = np.asarray(c_core, dtype=object)
     parent_arr = np.asarray(c_parent, dtype=object)
+    sheriff_places = np.asarray([place_core(c) if k == "sheriff" else "" for c, k in zip(c_core, c_kind)], dtype=object)
+    state_police = np.flatnonzero(c_kind == "state_police")
     results = []
     for row, (query, kind) in enumerate(zip(queries, kinds)):
         allowed = np.isin(c_kind, list(COMPATIBLE.get(kind, ())))
         raw = np.where(allowed, scores[row], 0.0)
+        via: dict[int, str] = {}
+        if kind == "sheriff":
+            for j in np.flatnonzero(sheriff_places == place_core(q_core[row])):
+                if raw[j] < PLACE_ONLY_SCORE:
+                    raw[j] = PLACE_ONLY_SCORE
+                    via[int(j)] = "same place once County/City are ignored (Virginia independent city?)"
+        if kind == "state_police" and len(state_police) == 1:
+            j = int(state_police[0])
+            if raw[j] < SOLE_STATE_POLICE_SCORE:
+                raw[j] = SOLE_STATE_POLICE_SCORE
+                via[j] = "a state-level police/patrol/public-safety agency: the state's only primary state police"
         exact = allowed & ((core_arr == q_core[row]) | (parent_arr == q_core[row]))
         adjusted = raw + _county_adjustment(clean_county(query.county), c_county) * (raw >= CANDIDATE_FLOOR)
-        results.append(_decide(query, kind, q_core[row], ref, block, raw, exact, adjusted))
+        results.append(_decide(query, kind, q_core[row], ref, block, raw, exact, adjusted, via))
     return results
 
 

@@ -20,8 +20,9 @@ from rapidfuzz import fuzz, process
 # Words that say what sort of body an agency is, not which one: dropped from core names.
 GENERIC_WORDS = frozenset({
     "POLICE", "DEPARTMENT", "OFFICE", "SHERIFF", "CONSTABLE", "OF", "THE", "AND", "BOARD", "TRUSTEES", "SERVICES",
-    "BOROUGH",
+    "BOROUGH", "CORONER",
 })
+PLACE_WORDS = frozenset({"COUNTY", "CITY"})  # Virginia's "Hopewell County" sheriff is the HOPEWELL CITY one
 GENERIC_PHRASES = (" PUBLIC SAFETY",)  # a town's "Department of Public Safety" is its police
 LEADING_PHRASES = ("CITY OF ", "TOWN OF ", "VILLAGE OF ", "BOROUGH OF ", "TOWNSHIP OF ")
 STATE_SUFFIX = re.compile(r",\s*[A-Z]{2}\s*$")  # "Arnaudville Police Department, LA"
@@ -115,6 +116,11 @@ def core_name(clean: str) -> str:
         text = f" {text} ".replace(f"{phrase} ", " ").strip()
     words = [w for w in text.split() if w not in GENERIC_WORDS]
     return " ".join(words) or clean
+
+
+def place_core(core: str) -> str:
+    """A sheriff's core without COUNTY/CITY: compares a county sheriff with an independent-city one."""
+    return " ".join(w for w in core.split() if w not in PLACE_WORDS) or core
 
 
 def parent_name(raw: str) -> str:
