@@ -101,6 +101,7 @@ class Reference:
         self.kind = [reference_kind(c, t) for c, t in zip(self.clean, self.frame["agency_type_code"])]
         self.county = [clean_county(c) for c in self.frame["county"]]
         self.ids = self.frame["agency_id"].astype(str).tolist()
+        self.names = names.tolist()
         self.id_index = {agency_id: i for i, agency_id in enumerate(self.ids)}
         self.blocks: dict[str, np.ndarray] = {
             state: np.asarray(index, dtype=np.int64)
@@ -112,7 +113,7 @@ class Reference:
 
 
 def _candidate(ref: Reference, i: int, score: float) -> Candidate:
-    return Candidate(ref.ids[i], str(ref.frame.at[i, "name"]), round(float(score), 1))
+    return Candidate(ref.ids[i], ref.names[i], round(float(score), 1))
 
 
 def _override_match(query: Query, override: Override, ref: Reference) -> Match | None:
@@ -166,8 +167,9 @@ def _decide(query: Query, kind: str, q_core: str, ref: Reference, block: np.ndar
             exact: np.ndarray, adjusted: np.ndarray, via: dict[int, str] | None = None) -> Match:
     """Pick from one query's scored candidates (arrays aligned with `block`); `via` explains rule-based scores."""
     via = via or {}
-    order = sorted(range(len(block)), key=lambda j: (-adjusted[j], ref.ids[block[j]]))
-    shown = [j for j in order if raw[j] >= CANDIDATE_FLOOR][:TOP_CANDIDATES + 1]
+    worth = np.flatnonzero(raw >= CANDIDATE_FLOOR)
+    order = sorted(worth.tolist(), key=lambda j: (-adjusted[j], ref.ids[block[j]]))
+    shown = order[:TOP_CANDIDATES + 1]
     candidates = [_candidate(ref, int(block[j]), min(100.0, adjusted[j])) for j in shown]
     if not COMPATIBLE.get(kind):
         reason = f"a {kind.replace('_', ' ')} is not a CSLLEA agency type"
@@ -187,7 +189,7 @@ def _decide(query: Query, kind: str, q_core: str, ref: Reference, block: np.ndar
             reason = "several CSLLEA agencies in the state share this name; county does not tell them apart"
             return Match(query, None, None, "none", True, reason, kind, candidates)
         if ref.core[block[best]] != q_core:
-            reason = f"CSLLEA lists a division of this agency: {ref.frame.at[int(block[best]), 'name']}"
+            reason = f"CSLLEA lists a division of this agency: {ref.names[block[best]]}"
             return Match(query, chosen, best_score, "exact", True, reason, kind, candidates)
         return Match(query, chosen, best_score, "exact", False, "", kind, candidates)
     if best in via and best_score >= ACCEPT and margin >= MIN_MARGIN:
@@ -206,7 +208,7 @@ def _decide(query: Query, kind: str, q_core: str, ref: Reference, block: np.ndar
         return Match(query, None, None, "none", True, reason, kind, candidates)
     reasons = []
     if best_score < CONFIDENT:
-        reasons.append(f"fuzzy score {best_score:.0f} below {CONFIDENT:.0f}")
+        reasons.append(f"fuzzy score {best_score:.1f} below {CONFIDENT:.0f}")
     if margin < CLEAR_MARGIN:
         reasons.append(f"runner-up within {margin:.0f} points")
     return Match(query, chosen, round(best_score, 1), "fuzzy", bool(reasons), "; ".join(reasons), kind, candidates)
@@ -246,7 +248,10 @@ def _match_block(queries: list[Query], kinds: list[str], ref: Reference, block: 
                 raw[j] = SOLE_STATE_POLICE_SCORE
                 via[j] = "a state-level police/patrol/public-safety agency: the state's only primary state police"
         exact = allowed & ((core_arr == q_core[row]) | (parent_arr == q_core[row]))
-        adjusted = raw + _county_adjustment(clean_county(query.county), c_county) * (raw >= CANDIDATE_FLOOR)
+        adjusted = raw.astype(np.float64)
+        worth = np.flatnonzero(raw >= CANDIDATE_FLOOR)
+        if len(worth):
+            adjusted[worth] += _county_adjustment(clean_county(query.county), [c_county[j] for j in worth])
         results.append(_decide(query, kind, q_core[row], ref, block, raw, exact, adjusted, via))
     return results
 

@@ -172,3 +172,9 @@ def roster_key(state: str | None, agency: str | None) -> tuple[str, str]:
     straight apostrophes (the roster writes both ’ and ')."""
     name = str(agency or "").replace("\u2019", "'").replace("\u2018", "'")
     return normalise_state(state) or "", re.sub(r"\s+", " ", name).strip().upper()
+
+
+def clear_caches() -> None:
+    """Forget memoised names (benchmarks time cold runs; long-lived processes may free memory)."""
+    for cached in (clean_name, core_name, name_kind, clean_county, normalise_state):
+        cached.cache_clear()
