@@ -72,6 +72,16 @@ def state_table() -> dict[str, str]:
     return {row["state"]: row["postal"] for row in _data_rows("us_states.csv")}
 
 
+@lru_cache(maxsize=1)
+def _type_codes() -> dict[str, int]:
+    return {row["label"]: int(row["code"]) for row in _data_rows("agency_types.csv")}
+
+
+def agency_type_code_for(label: str) -> int | None:
+    """CSLLEA AGENCYSAMPTYPE code of a type label ('Sheriff' → 1)."""
+    return _type_codes().get(label)
+
+
 @lru_cache(maxsize=4096)
 def normalise_state(raw: str | None) -> str | None:
     """Canonical full state name from roster spellings ('UTAHJ', 'AlABAMA', 'fl'); None if unknown."""
