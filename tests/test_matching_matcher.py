@@ -50,10 +50,21 @@ def test_jails_corrections_and_commissions_never_get_the_sheriff(ref, agency):
     assert all(c.agency_id != "1" for c in found.candidates)
 
 
-def test_sheriff_exact_despite_office_department_and_apostrophes(ref):
-    found = one(ref, Query("GEORGIA", "Walker County Sheriff’s Office", "Walker County", "County"))
-    assert (found.agency_id, found.match_method, found.needs_review) == ("7", "exact", False)
-    assert found.runner_up is None  # the county police is another kind, never a candidate
+@pytest.mark.parametrize(("query", "expected"), [
+    (Query("GEORGIA", "Walker County Sheriff’s Office", "Walker County", "County"), "7"),  # Office vs Department
+    (Query("LOUISIANA", "Lafourche County Sheriff's Office", "Lafourche County", "County"), "9"),  # Parish
+    (Query("FLORIDA", "University of Central Florida Board of Trustees", "", "State Agency"), "10"),  # campus police
+    (Query("FLORIDA", "Jacksonville Sheriff's Office", "Duval County", "County"), "17"),  # CSLLEA types it police
+    (Query("VIRGINIA", "Richmond County Sheriff's Office", "Richmond County", "County"), "14"),  # not Richmond City
+])
+def test_exact_after_normalisation(ref, query, expected):
+    found = one(ref, query)
+    assert (found.agency_id, found.match_method, found.needs_review, found.match_score) == (expected, "exact", False, 100.0)
+
+
+def test_other_kinds_are_never_candidates(ref):
+    found = one(ref, Query("GEORGIA", "Walker County Sheriff's Office", "Walker County", "County"))
+    assert found.runner_up is None  # WALKER COUNTY POLICE DEPARTMENT is a county police, not a sheriff
 
 
 def test_county_separates_same_name_townships(ref):
@@ -73,36 +84,16 @@ def test_typo_is_a_fuzzy_match_with_a_score(ref):
     assert found.runner_up.agency_id == "6" and found.runner_up.score < found.match_score
 
 
-def test_parish_and_county_are_the_same(ref):
-    assert one(ref, Query("LOUISIANA", "Lafourche County Sheriff's Office", "Lafourche County", "County")).agency_id == "9"
-
-
-def test_board_of_trustees_is_the_campus_police(ref):
-    found = one(ref, Query("FLORIDA", "University of Central Florida Board of Trustees", "", "State Agency"))
-    assert (found.agency_id, found.match_method) == ("10", "exact")
-
-
-def test_department_of_public_safety_may_be_the_state_patrol(ref):
-    found = one(ref, Query("GEORGIA", "Georgia Department of Public Safety", "", "State Agency"))
-    assert found.agency_id == "11" and found.needs_review
-    assert "state police" in found.review_reason
-
-
-def test_virginia_independent_city_sheriff(ref):
-    hopewell = one(ref, Query("VIRGINIA", "Hopewell County Sheriff's Office", "Hopewell County", "County"))
-    assert hopewell.agency_id == "12" and hopewell.needs_review
-    richmond = one(ref, Query("VIRGINIA", "Richmond County Sheriff's Office", "Richmond County", "County"))
-    assert (richmond.agency_id, richmond.match_method) == ("14", "exact")
-
-
-def test_division_row_matches_its_department_and_is_flagged(ref):
-    found = one(ref, Query("FLORIDA", "Florida Fish and Wildlife Conservation Commission", "", "State Agency"))
-    assert found.agency_id == "15" and found.needs_review
-    assert "division" in found.review_reason
-
-
-def test_sheriff_typed_as_local_police_in_csllea(ref):
-    assert one(ref, Query("FLORIDA", "Jacksonville Sheriff's Office", "Duval County", "County")).agency_id == "17"
+@pytest.mark.parametrize(("query", "expected", "method", "reason"), [
+    (Query("GEORGIA", "Georgia Department of Public Safety", "", "State Agency"), "11", "fuzzy", "state police"),
+    (Query("VIRGINIA", "Hopewell County Sheriff's Office", "Hopewell County", "County"), "12", "fuzzy", "independent city"),
+    (Query("FLORIDA", "Florida Fish and Wildlife Conservation Commission", "", "State Agency"), "15", "exact", "division"),
+])
+def test_rule_based_matches_are_flagged_for_review(ref, query, expected, method, reason):
+    """DPS → the state's only state police; Virginia city sheriffs; a department matched to its CSLLEA division."""
+    found = one(ref, query)
+    assert (found.agency_id, found.match_method, found.needs_review) == (expected, method, True)
+    assert reason in found.review_reason
 
 
 def test_blocked_by_state(ref):

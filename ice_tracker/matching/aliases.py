@@ -43,33 +43,33 @@ class Alias:
     line: int
 
 
-def load_overrides(path: Path | None = None) -> dict[tuple[str, str], Override]:
-    """Overrides keyed by `roster_key(state, agency)`; malformed lines are logged and skipped."""
-    path = path or OVERRIDES_DIR / MATCHES_FILE
-    found: dict[tuple[str, str], Override] = {}
+def _valid_rows(path: Path, name_column: str, target_column: str):
+    """(line, roster key, row, target) for each complete line; incomplete or repeated lines are logged, skipped."""
+    seen: dict[tuple[str, str], int] = {}
     for line, row in enumerate(read_dict_csv(path), start=2):
-        key = roster_key(row.get("state"), row.get("agency"))
-        target = (row.get("agency_id") or "").strip()
-        if not key[0] or not key[1] or not target:
-            log.error("%s line %d: needs state, agency and agency_id (or NONE); skipped", path, line)
-            continue
-        if key in found:
-            log.error("%s line %d: %s / %s repeats line %d; first kept", path, line, *key, found[key].line)
-            continue
-        agency_id = None if target.upper() == NO_MATCH else target.removesuffix(".0")
-        found[key] = Override(key[0], row["agency"].strip(), agency_id, (row.get("note") or "").strip(), line)
-    return found
+        key = roster_key(row.get("state"), row.get(name_column))
+        target = (row.get(target_column) or "").strip()
+        if not all((*key, target)):
+            log.error("%s line %d: needs state, %s and %s; skipped", path, line, name_column, target_column)
+        elif key in seen:
+            log.error("%s line %d: %s / %s repeats line %d; first kept", path, line, *key, seen[key])
+        else:
+            seen[key] = line
+            yield line, key, row, target
+
+
+def load_overrides(path: Path | None = None) -> dict[tuple[str, str], Override]:
+    """Overrides keyed by `roster_key(state, agency)`; agency_id NONE means "no CSLLEA agency"."""
+    return {
+        key: Override(key[0], row["agency"].strip(), None if target.upper() == NO_MATCH else target.removesuffix(".0"),
+                      (row.get("note") or "").strip(), line)
+        for line, key, row, target in _valid_rows(path or OVERRIDES_DIR / MATCHES_FILE, "agency", "agency_id")
+    }
 
 
 def load_aliases(path: Path | None = None) -> dict[tuple[str, str], Alias]:
     """Aliases keyed by `roster_key(state, alias)`."""
-    path = path or OVERRIDES_DIR / ALIASES_FILE
-    found: dict[tuple[str, str], Alias] = {}
-    for line, row in enumerate(read_dict_csv(path), start=2):
-        key = roster_key(row.get("state"), row.get("alias"))
-        target = (row.get("csllea_name") or "").strip()
-        if not key[0] or not key[1] or not target:
-            log.error("%s line %d: needs state, alias and csllea_name; skipped", path, line)
-            continue
-        found.setdefault(key, Alias(key[0], row["alias"].strip(), target, (row.get("note") or "").strip(), line))
-    return found
+    return {
+        key: Alias(key[0], row["alias"].strip(), target, (row.get("note") or "").strip(), line)
+        for line, key, row, target in _valid_rows(path or OVERRIDES_DIR / ALIASES_FILE, "alias", "csllea_name")
+    }

@@ -8,18 +8,16 @@ sees one tidy frame with the columns in `REFERENCE_COLUMNS`.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 import os
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 import requests
 
-from ice_tracker.fileio import temp_path_beside
+from ice_tracker.fileio import sha256_file, temp_path_beside
+from ice_tracker.matching.normalise import type_codes
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +54,7 @@ def download_reference(url: str, dest: Path, sha256: str) -> Path:
     the reference.
     """
     dest = Path(dest)
-    if dest.is_file() and _sha256(dest) == sha256:
+    if dest.is_file() and sha256_file(dest) == sha256:
         return dest
     tmp = temp_path_beside(dest)
     try:
@@ -82,14 +80,6 @@ def download_reference(url: str, dest: Path, sha256: str) -> Path:
             tmp.unlink()
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def resolve_reference(source: str | None, data_dir: Path, cache_dir: Path) -> Path:
     """A local path to the CSLLEA file: the given path, a downloaded URL, the repo copy, or the default URL."""
     if source and not source.startswith(("http://", "https://")):
@@ -106,11 +96,9 @@ def resolve_reference(source: str | None, data_dir: Path, cache_dir: Path) -> Pa
     return download_reference(source, Path(cache_dir) / "csllea" / name, CSLLEA_SHA256)
 
 
-@lru_cache(maxsize=1)
 def agency_type_labels() -> dict[int, str]:
     """CSLLEA AGENCYSAMPTYPE code → label, for the delimited release which stores bare codes."""
-    text = resources.files("ice_tracker.matching").joinpath("data/agency_types.csv").read_text("utf-8")
-    return {int(row["code"]): row["label"] for row in csv.DictReader(text.splitlines())}
+    return {code: label for label, code in type_codes().items()}
 
 
 def _read_raw(path: Path) -> pd.DataFrame:

@@ -73,13 +73,14 @@ def state_table() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def _type_codes() -> dict[str, int]:
+def type_codes() -> dict[str, int]:
+    """CSLLEA agency type label → AGENCYSAMPTYPE code (data/agency_types.csv)."""
     return {row["label"]: int(row["code"]) for row in _data_rows("agency_types.csv")}
 
 
 def agency_type_code_for(label: str) -> int | None:
     """CSLLEA AGENCYSAMPTYPE code of a type label ('Sheriff' → 1)."""
-    return _type_codes().get(label)
+    return type_codes().get(label)
 
 
 @lru_cache(maxsize=4096)
