@@ -105,7 +105,8 @@ def main() -> int:
     load_seconds = time.perf_counter() - started
     queries = distinct_queries(workbook_rows(args.fixtures))
     labels = load_labels()
-    overrides, aliases = load_overrides(OVERRIDES_DIR / "agency_matches.csv"), load_aliases(OVERRIDES_DIR / "agency_aliases.csv")
+    overrides = load_overrides(OVERRIDES_DIR / "agency_matches.csv")
+    aliases = load_aliases(OVERRIDES_DIR / "agency_aliases.csv")
 
     timings, bare_timings, base_timings = [], [], []
     for _ in range(args.repeat):
@@ -129,7 +130,8 @@ def main() -> int:
     hard = {k: v for k, v in labels.items() if v["hard"] == "1"}
     print(f"CSLLEA rows {len(frame)}, loaded in {load_seconds:.2f} s; distinct roster agencies {len(queries)}; "
           f"labelled {len(labels)} ({len(hard)} hard)")
-    header = f"{'':32} {'precision':>9} {'recall':>7} {'F1':>6} {'coverage':>8} {'TP':>4} {'FP':>3} {'FN':>3} {'jail→sheriff':>12}"
+    header = (f"{'':32} {'precision':>9} {'recall':>7} {'F1':>6} {'coverage':>8} {'TP':>4} {'FP':>3} {'FN':>3} "
+              f"{'jail→sheriff':>12}")
     for subset_name, subset in (("all labelled", labels), ("hard only", hard)):
         print(f"\n[{subset_name}]\n{header}")
         for name, predicted in runs.items():

@@ -13,11 +13,13 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, default=None, help="data root (default: $ICE_TRACKER_DATA_DIR or the repo)")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="data root (default: $ICE_TRACKER_DATA_DIR or the repo)")
     parser.add_argument("--csllea", default=None, help="CSLLEA file (.rda/.tsv/.dta) path or URL (default: "
                         "reference/csllea/38771-0001-Data.rda, else the published copy, downloaded once and verified)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="download cache (default: $ICE_TRACKER_CACHE)")
-    parser.add_argument("--overrides-dir", type=Path, default=None, help="folder with agency_matches.csv and agency_aliases.csv")
+    parser.add_argument("--overrides-dir", type=Path, default=None,
+                        help="folder with agency_matches.csv and agency_aliases.csv (default: overrides/)")
 
 
 def run(args: argparse.Namespace) -> int:

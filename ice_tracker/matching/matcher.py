@@ -220,7 +220,8 @@ def _match_block(queries: list[Query], kinds: list[str], ref: Reference, block: 
     q_core = [core_name(c) for c in q_clean]
     if len(block) == 0:
         empty = np.empty(0)
-        return [_decide(q, k, c, ref, block, empty, empty.astype(bool), empty) for q, k, c in zip(queries, kinds, q_core)]
+        none = empty.astype(bool)
+        return [_decide(q, k, c, ref, block, empty, none, empty) for q, k, c in zip(queries, kinds, q_core)]
     c_core = [ref.core[i] for i in block]
     c_parent = [ref.parent_core[i] for i in block]
     scores = process.cdist(q_core, c_core, scorer=fuzz.token_sort_ratio, dtype=np.float32)

@@ -63,7 +63,8 @@ def token_rewrites() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def kind_phrases() -> tuple[tuple[str, re.Pattern[str]], ...]:
     """(kind, whole-word pattern) in file order: the first phrase found decides."""
-    return tuple((row["kind"], re.compile(rf"\b{re.escape(row['phrase'])}\b")) for row in _data_rows("agency_kinds.csv"))
+    rows = _data_rows("agency_kinds.csv")
+    return tuple((row["kind"], re.compile(rf"\b{re.escape(row['phrase'])}\b")) for row in rows)
 
 
 @lru_cache(maxsize=1)

@@ -111,7 +111,7 @@ def _flag(value: bool) -> str:
 
 def _reference_fields(agency_id: str | None, reference: pd.DataFrame) -> dict[str, str]:
     if agency_id is None or agency_id not in reference.index:
-        return {"csllea_name": "", "ori": "", "population_policed": "", "operating_budget": "", "zip": "", "agency_type": ""}
+        return dict.fromkeys(("csllea_name", "ori", "population_policed", "operating_budget", "zip", "agency_type"), "")
     row = reference.loc[agency_id]
     return {
         "csllea_name": row["name"], "ori": row["ori"], "population_policed": _integer(row["population"]),
@@ -186,7 +186,8 @@ def _row_number(value: str | None) -> int:
         return 0
 
 
-def write_outputs(data_dir: Path, rows: list[dict[str, str]], matches: list[Match], reference: pd.DataFrame) -> list[str]:
+def write_outputs(data_dir: Path, rows: list[dict[str, str]], matches: list[Match],
+                  reference: pd.DataFrame) -> list[str]:
     """Write the three files; returns the relative paths that changed."""
     indexed = reference.set_index("agency_id", drop=False)
     counts = Counter(row_key(r) for r in rows)
