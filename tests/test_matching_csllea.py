@@ -130,7 +130,7 @@ def test_download_verifies_hash_and_renames_atomically(served, tmp_path):
 def test_download_http_error_leaves_nothing(served, tmp_path):
     _, base, _ = served
     dest = tmp_path / "cache" / "missing.rda"
-    with pytest.raises(Exception):
+    with pytest.raises(CslleaError, match="download failed"):
         download_reference(f"{base}/missing.rda", dest, "0" * 64)
     assert not dest.exists()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import requests
 
+from ice_tracker import __version__
 from ice_tracker.fileio import sha256_file, temp_path_beside
 from ice_tracker.matching.normalise import type_codes
 
@@ -51,33 +52,42 @@ def download_reference(url: str, dest: Path, sha256: str) -> Path:
 
     An existing `dest` with the right hash is reused without touching the network. A body with the
     wrong hash is discarded and raises, so a block page or a changed upstream file never becomes
-    the reference.
+    the reference. Network failures raise `CslleaError` too.
     """
     dest = Path(dest)
     if dest.is_file() and sha256_file(dest) == sha256:
         return dest
     tmp = temp_path_beside(dest)
     try:
-        digest = hashlib.sha256()
-        size = 0
-        with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT,
-                          headers={"User-Agent": "ice-tracker (+https://github.com/)"}) as response:
-            response.raise_for_status()
-            with open(tmp, "wb") as handle:
-                for block in response.iter_content(1 << 16):
-                    size += len(block)
-                    if size > MAX_BYTES:
-                        raise CslleaError(f"{url}: larger than {MAX_BYTES} bytes, refused")
-                    digest.update(block)
-                    handle.write(block)
-        if digest.hexdigest() != sha256:
-            raise CslleaError(f"{url}: sha256 {digest.hexdigest()} does not match the expected {sha256}")
+        digest, size = _stream_to(url, tmp)
+        if digest != sha256:
+            raise CslleaError(f"{url}: sha256 {digest} does not match the expected {sha256}")
         os.replace(tmp, dest)
         log.info("downloaded %s (%d bytes) to %s", url, size, dest)
         return dest
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _stream_to(url: str, path: Path) -> tuple[str, int]:
+    """Stream a GET body into `path`; (sha256, bytes). Refuses bodies over MAX_BYTES."""
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT,
+                          headers={"User-Agent": f"ice-tracker/{__version__}"}) as response:
+            response.raise_for_status()
+            with open(path, "wb") as handle:
+                for block in response.iter_content(1 << 16):
+                    size += len(block)
+                    if size > MAX_BYTES:
+                        raise CslleaError(f"{url}: larger than {MAX_BYTES} bytes, refused")
+                    digest.update(block)
+                    handle.write(block)
+    except requests.RequestException as error:
+        raise CslleaError(f"{url}: download failed ({error})") from error
+    return digest.hexdigest(), size
 
 
 def resolve_reference(source: str | None, data_dir: Path, cache_dir: Path) -> Path:

@@ -168,7 +168,8 @@ def _decide(query: Query, kind: str, q_core: str, ref: Reference, block: np.ndar
     """Pick from one query's scored candidates (arrays aligned with `block`); `via` explains rule-based scores."""
     via = via or {}
     worth = np.flatnonzero(raw >= CANDIDATE_FLOOR)
-    order = sorted(worth.tolist(), key=lambda j: (-adjusted[j], ref.ids[block[j]]))
+    # An exact normalised name beats any fuzzy one; then score (county included), then id for stable output.
+    order = sorted(worth.tolist(), key=lambda j: (not exact[j], -adjusted[j], ref.ids[block[j]]))
     shown = order[:TOP_CANDIDATES + 1]
     candidates = [_candidate(ref, int(block[j]), min(100.0, adjusted[j])) for j in shown]
     if not COMPATIBLE.get(kind):
