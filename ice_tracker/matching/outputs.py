@@ -1,0 +1,202 @@
+"""From roster history to the published match files: agreements.csv, agency_matches.csv, match_review.csv.
+
+All three are written through `fileio` (atomic, byte-identical on unchanged input): rows sorted,
+scores with one decimal, counts and money as integers, nothing that depends on the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ice_tracker.fileio import read_dict_csv, write_dict_csv
+from ice_tracker.matching.aliases import Override
+from ice_tracker.matching.matcher import Match, Query, canonical_state
+
+log = logging.getLogger(__name__)
+
+ROSTER_HISTORY = Path("data/roster_history.csv")
+AGREEMENTS = Path("agreements.csv")
+MATCHES = Path("data/agency_matches.csv")
+REVIEW = Path("data/match_review.csv")
+
+AGREEMENT_COLUMNS = [
+    "date", "snapshot", "list", "state", "county", "agency", "type", "support_type", "signed",
+    "agency_id", "ori", "population_policed", "operating_budget", "zip", "agency_type",
+    "match_score", "match_method", "needs_review",
+]
+MATCH_COLUMNS = [
+    "state", "agency", "county", "roster_type", "roster_rows", "kind", "agency_id", "csllea_name", "ori",
+    "agency_type", "match_score", "match_method", "runner_up_id", "runner_up_name", "runner_up_score",
+    "needs_review", "review_reason",
+]
+REVIEW_COLUMNS = [
+    "state", "agency", "county", "kind", "match_method", "agency_id", "csllea_name", "review_reason",
+    *[f"candidate_{n}_{part}" for n in (1, 2, 3) for part in ("id", "name", "score")],
+]
+IGNORED_COUNTIES = {"", "#N/A", "#NA", "N/A", "NA", "NONE"}
+
+
+class RosterHistoryMissing(FileNotFoundError):
+    """Step 2's roster history has not been built in this data directory."""
+
+
+@dataclass
+class MatchRun:
+    queries: list[Query]
+    matches: list[Match]
+    unused_overrides: list[Override] = field(default_factory=list)
+    files_changed: list[str] = field(default_factory=list)
+
+    @property
+    def needs_review(self) -> int:
+        return sum(m.needs_review for m in self.matches)
+
+    @property
+    def matched(self) -> int:
+        return sum(m.agency_id is not None for m in self.matches)
+
+
+def read_roster_history(data_dir: Path) -> list[dict[str, str]]:
+    path = Path(data_dir) / ROSTER_HISTORY
+    if not path.is_file():
+        raise RosterHistoryMissing(
+            f"{path} not found: build the roster history first (step 2, `python -m ice_tracker history`)"
+        )
+    return read_dict_csv(path)
+
+
+def _most_common(values: Iterable[str], ignore: set[str] = frozenset()) -> str:
+    counts = Counter(v.strip() for v in values if v and v.strip().upper() not in ignore)
+    if not counts:
+        return ""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[0][0]
+
+
+def row_key(row: dict[str, str]) -> tuple[str, str]:
+    return canonical_state(row.get("state", "")), (row.get("agency") or "").strip()
+
+
+def distinct_queries(rows: list[dict[str, str]]) -> list[Query]:
+    """One query per (state, agency), carrying its most common county and ICE type, sorted."""
+    grouped: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for row in rows:
+        key = row_key(row)
+        if key[1]:
+            grouped.setdefault(key, []).append(row)
+    return [
+        Query(state, agency,
+              _most_common((r.get("county", "") for r in members), IGNORED_COUNTIES),
+              _most_common(r.get("type", "") for r in members))
+        for (state, agency), members in sorted(grouped.items())
+    ]
+
+
+def _score(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def _integer(value: object) -> str:
+    return "" if value is None or pd.isna(value) else str(int(round(float(value))))
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _reference_fields(agency_id: str | None, reference: pd.DataFrame) -> dict[str, str]:
+    if agency_id is None or agency_id not in reference.index:
+        return dict.fromkeys(("csllea_name", "ori", "population_policed", "operating_budget", "zip", "agency_type"), "")
+    row = reference.loc[agency_id]
+    return {
+        "csllea_name": row["name"], "ori": row["ori"], "population_policed": _integer(row["population"]),
+        "operating_budget": _integer(row["operating_budget"]), "zip": row["zip"], "agency_type": row["agency_type"],
+    }
+
+
+def match_rows(matches: list[Match], reference: pd.DataFrame, roster_rows: Counter) -> list[dict[str, str]]:
+    out = []
+    for m in matches:
+        q = m.query
+        ref = _reference_fields(m.agency_id, reference)
+        runner = m.runner_up
+        out.append({
+            "state": q.state, "agency": q.agency, "county": q.county, "roster_type": q.roster_type,
+            "roster_rows": roster_rows[(q.state, q.agency)], "kind": m.kind, "agency_id": m.agency_id or "",
+            "csllea_name": ref["csllea_name"], "ori": ref["ori"], "agency_type": ref["agency_type"],
+            "match_score": _score(m.match_score), "match_method": m.match_method,
+            "runner_up_id": runner.agency_id if runner else "", "runner_up_name": runner.name if runner else "",
+            "runner_up_score": _score(runner.score) if runner else "",
+            "needs_review": _flag(m.needs_review), "review_reason": m.review_reason,
+        })
+    return sorted(out, key=lambda r: (r["state"], r["agency"]))
+
+
+def review_rows(matches: list[Match], reference: pd.DataFrame) -> list[dict[str, str]]:
+    out = []
+    for m in matches:
+        if not m.needs_review:
+            continue
+        q = m.query
+        row = {"state": q.state, "agency": q.agency, "county": q.county, "kind": m.kind,
+               "match_method": m.match_method, "agency_id": m.agency_id or "",
+               "csllea_name": _reference_fields(m.agency_id, reference)["csllea_name"],
+               "review_reason": m.review_reason}
+        for n, candidate in enumerate(m.candidates[:3], start=1):
+            row.update({f"candidate_{n}_id": candidate.agency_id, f"candidate_{n}_name": candidate.name,
+                        f"candidate_{n}_score": _score(candidate.score)})
+        out.append(row)
+    return sorted(out, key=lambda r: (r["state"], r["agency"]))
+
+
+def agreement_rows(rows: list[dict[str, str]], matches: list[Match], reference: pd.DataFrame) -> list[dict[str, str]]:
+    """Every roster row of every snapshot, with its agency's match and CSLLEA facts."""
+    by_key = {(m.query.state, m.query.agency): m for m in matches}
+    out = []
+    for row in rows:
+        state, agency = row_key(row)
+        m = by_key.get((state, agency))
+        ref = _reference_fields(m.agency_id if m else None, reference)
+        out.append({
+            "date": row.get("roster_date", ""), "snapshot": row.get("snapshot", ""), "list": row.get("list", ""),
+            "state": state, "county": row.get("county", ""), "agency": row.get("agency", ""),
+            "type": row.get("type", ""), "support_type": row.get("support_type", ""), "signed": row.get("signed", ""),
+            "agency_id": (m.agency_id or "") if m else "", "ori": ref["ori"],
+            "population_policed": ref["population_policed"], "operating_budget": ref["operating_budget"],
+            "zip": ref["zip"], "agency_type": ref["agency_type"],
+            "match_score": _score(m.match_score) if m else "", "match_method": m.match_method if m else "none",
+            "needs_review": _flag(m.needs_review) if m else "true",
+            "_order": _row_number(row.get("row_number")),
+        })
+    out.sort(key=lambda r: (r["date"], r["snapshot"], r["list"], r["_order"], r["state"], r["agency"]))
+    for r in out:
+        del r["_order"]
+    return out
+
+
+def _row_number(value: str | None) -> int:
+    try:
+        return int(float(value or 0))
+    except ValueError:
+        return 0
+
+
+def write_outputs(data_dir: Path, rows: list[dict[str, str]], matches: list[Match],
+                  reference: pd.DataFrame) -> list[str]:
+    """Write the three files; returns the relative paths that changed."""
+    indexed = reference.set_index("agency_id", drop=False)
+    counts = Counter(row_key(r) for r in rows)
+    changed = []
+    for rel, header, content in (
+        (AGREEMENTS, AGREEMENT_COLUMNS, agreement_rows(rows, matches, indexed)),
+        (MATCHES, MATCH_COLUMNS, match_rows(matches, indexed, counts)),
+        (REVIEW, REVIEW_COLUMNS, review_rows(matches, indexed)),
+    ):
+        if write_dict_csv(Path(data_dir) / rel, header, content):
+            changed.append(str(rel))
+    return changed
