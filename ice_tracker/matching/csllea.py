@@ -8,16 +8,15 @@ sees one tidy frame with the columns in `REFERENCE_COLUMNS`.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
-import requests
 
-from ice_tracker import __version__
-from ice_tracker.fileio import sha256_file, temp_path_beside
+from ice_tracker.fileio import sha256_file
+from ice_tracker.http import FetchError, HttpClient
 from ice_tracker.matching.normalise import type_codes
 
 log = logging.getLogger(__name__)
@@ -28,7 +27,6 @@ CSLLEA_URL = (
 CSLLEA_SHA256 = "f81f307f44fdff45f2ab4817ac4063ad6b0783f2903b0a4bdf8f62dc36e3337d"
 LOCAL_RELATIVE = Path("reference/csllea/38771-0001-Data.rda")
 RDA_OBJECT = "da38771.0001"
-DOWNLOAD_TIMEOUT = (10, 120)  # connect, read seconds
 MAX_BYTES = 200 * 1024 * 1024
 
 REFERENCE_COLUMNS = [
@@ -48,7 +46,7 @@ class CslleaError(RuntimeError):
 
 
 def download_reference(url: str, dest: Path, sha256: str) -> Path:
-    """Fetch `url` to `dest` once: stream to a temp file, verify sha256, rename atomically.
+    """Fetch `url` to `dest` once, through the project's HTTP client; verify sha256; rename atomically.
 
     An existing `dest` with the right hash is reused without touching the network. A body with the
     wrong hash is discarded and raises, so a block page or a changed upstream file never becomes
@@ -57,37 +55,21 @@ def download_reference(url: str, dest: Path, sha256: str) -> Path:
     dest = Path(dest)
     if dest.is_file() and sha256_file(dest) == sha256:
         return dest
-    tmp = temp_path_beside(dest)
+    host = urlsplit(url).hostname or ""
+    with HttpClient(allowed_hosts=[host], temp_dir=dest.parent, max_bytes=MAX_BYTES, retries=2) as client:
+        try:
+            result = client.fetch(url)
+        except FetchError as error:
+            raise CslleaError(f"{url}: download failed ({error})") from error
     try:
-        digest, size = _stream_to(url, tmp)
-        if digest != sha256:
-            raise CslleaError(f"{url}: sha256 {digest} does not match the expected {sha256}")
-        os.replace(tmp, dest)
-        log.info("downloaded %s (%d bytes) to %s", url, size, dest)
+        if result.sha256 != sha256:
+            raise CslleaError(f"{url}: sha256 {result.sha256} does not match the expected {sha256}")
+        assert result.temp_path is not None
+        os.replace(result.temp_path, dest)
+        log.info("downloaded %s (%d bytes) to %s", url, result.size, dest)
         return dest
     finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def _stream_to(url: str, path: Path) -> tuple[str, int]:
-    """Stream a GET body into `path`; (sha256, bytes). Refuses bodies over MAX_BYTES."""
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT,
-                          headers={"User-Agent": f"ice-tracker/{__version__}"}) as response:
-            response.raise_for_status()
-            with open(path, "wb") as handle:
-                for block in response.iter_content(1 << 16):
-                    size += len(block)
-                    if size > MAX_BYTES:
-                        raise CslleaError(f"{url}: larger than {MAX_BYTES} bytes, refused")
-                    digest.update(block)
-                    handle.write(block)
-    except requests.RequestException as error:
-        raise CslleaError(f"{url}: download failed ({error})") from error
-    return digest.hexdigest(), size
+        result.discard()
 
 
 def resolve_reference(source: str | None, data_dir: Path, cache_dir: Path) -> Path:
