@@ -88,7 +88,6 @@ def step_287g(args: argparse.Namespace, data_dir: Path, run_time: datetime) -> d
             archive.finish()
         archive.save()
         result = asdict(summary)
-        result["failures_resolved"] = len(failures.resolved_this_run)
         result["failures_outstanding"] = len(failures.rows)
         result["http"] = {"requests": client.stats.requests, "bytes_downloaded": client.stats.bytes_downloaded,
                           "not_modified": client.stats.not_modified, "seconds": round(client.stats.seconds, 3)}

@@ -297,6 +297,17 @@ def test_redirect_off_the_allow_list_is_refused(small_site: IceSite, tmp_path: P
     assert not small_site.requests_for("/stolen.pdf")  # never connected to the other host
 
 
+def test_file_over_the_size_cap_is_refused(small_site: IceSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = MOA_PREFIX + "AlphaCoTX_TFM_MOA_03.07.2025.pdf"
+    small_site.state.files[target] = type(small_site.state.files[workbook_path(small_site)])(
+        b"%PDF-1.7\n" + b"0" * 60_000 + b"\n%%EOF\n", "application/pdf")
+    monkeypatch.setenv("ICE_TRACKER_MAX_BYTES", "50000")  # the workbooks are ~5 kB, this PDF 60 kB
+    assert scrape(small_site, tmp_path) == 0
+    assert_archive_valid(tmp_path)
+    [failure] = failures(tmp_path)
+    assert "exceeds the cap" in failure["error"] and failure["agency"] == "Alpha County Sheriff's Office"
+
+
 def test_page_without_roster_link_fails_and_writes_nothing(site: IceSite, tmp_path: Path) -> None:
     site.state.page_html = '<html><body><a href="/about">About</a><a href="/news.pdf">News</a></body></html>'
     assert scrape(site, tmp_path) == 2

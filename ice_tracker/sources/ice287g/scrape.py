@@ -189,6 +189,7 @@ class Scrape287g:
         if self.include_pdfs:
             self._fetch_pdfs(tables)
         self.failures.save()
+        self.summary.failures_resolved = len(self.failures.resolved_this_run)
         return self.summary
 
     # ----- workbooks ------------------------------------------------------------------------
@@ -243,9 +244,9 @@ class Scrape287g:
         failed_now = {url for url, _, _ in self.pending_failures}
         for failure in self.failures.pending((*WORKBOOK_KINDS, "workbook")):
             if failure.url not in failed_now:
+                if failure.url not in current:
+                    log.info("closing failure for a link no longer on the page: %s", failure.url)
                 self.failures.resolve(*failure.key)
-                if failure.url in current:
-                    self.summary.failures_resolved += 1
 
     def _store_workbooks(self, verified: list[tuple[FetchResult, Candidate, RosterTable]]) -> list[RosterTable]:
         tables = []
