@@ -6,12 +6,14 @@ columns are found by header text through an alias table, never by letter.
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ice_tracker.xlsx import RawSheet, WorkbookError, read_workbook
+from ice_tracker.xlsx import RawSheet, WorkbookError, _sheet_paths, cell_to_index, read_workbook
 
 # canonical column → header spellings (compared after upper-casing and squeezing non-letters).
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -26,6 +28,8 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("state", "agency")
 HEADER_SEARCH_ROWS = 25
+# An error cell (`#N/A`, `#REF!`…): calamine reads it as "", but the text is what ICE published.
+ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b(?=[^>]*\bt="e")[^>]*\br="([A-Z]+[0-9]+)"[^>]*>.*?<(?:\w+:)?v>([^<]*)</', re.S)
 
 
 def header_key(value: Any) -> str:
@@ -96,6 +100,29 @@ def parse_roster(sheets: list[RawSheet]) -> RosterTable:
     raise RosterFormatError("no sheet has a roster header (needs STATE and LAW ENFORCEMENT AGENCY columns)")
 
 
+def _restore_error_cells(data: bytes, sheets: list[RawSheet]) -> None:
+    """Put error texts such as `#N/A` back where calamine left an empty string."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        paths = _sheet_paths(archive)
+        for sheet in sheets:
+            path = paths.get(sheet.name)
+            if not path:
+                continue
+            xml = archive.read(path)
+            if b't="e"' not in xml:
+                continue
+            for ref, text in ERROR_CELL.findall(xml):
+                r, c = cell_to_index(ref.decode())
+                if r < len(sheet.rows) and c < len(sheet.rows[r]) and sheet.rows[r][c] in ("", None):
+                    sheet.rows[r][c] = text.decode()
+
+
 def read_roster(source: str | Path | bytes) -> RosterTable:
     """Parse a participating or pending workbook; raises WorkbookError/RosterFormatError."""
-    return parse_roster(read_workbook(source))
+    data = Path(source).read_bytes() if not isinstance(source, bytes) else source
+    sheets = read_workbook(data)
+    try:
+        _restore_error_cells(data, sheets)
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:  # values are still usable without them
+        raise WorkbookError(f"unreadable workbook: {type(exc).__name__}: {exc}") from exc
+    return parse_roster(sheets)

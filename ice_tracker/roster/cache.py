@@ -1,0 +1,90 @@
+"""Per-workbook parse cache keyed by sha256, so a daily run parses only workbooks it has not seen.
+
+The cache holds what `read_roster` found, with every cell rendered as text (dates as ISO), so it
+is plain JSON and independent of the normalisation rules (changing a rule never needs a re-parse).
+Delete the folder at any time; it is rebuilt from the archive.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from ice_tracker.fileio import atomic_write_text
+from ice_tracker.sources.ice287g.workbook import read_roster
+
+log = logging.getLogger(__name__)
+CACHE_VERSION = 1
+COLUMNS = ("state", "agency", "type", "county", "support_type", "signed", "moa", "addendum")
+LINK_COLUMNS = ("moa", "addendum")
+
+
+@dataclass
+class ParsedWorkbook:
+    """A workbook's data rows: `rows` are (excel row number, cell texts by COLUMNS, links by LINK_COLUMNS)."""
+
+    sha256: str
+    columns: list[str]  # which of COLUMNS the header had
+    unknown_headers: list[str]
+    rows: list[tuple[int, list[str], list[str]]]
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text: dates ISO, whole floats without '.0', None empty; strings untouched."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_workbook(path: Path, sha256: str) -> ParsedWorkbook:
+    table = read_roster(path)
+    rows = []
+    for row in table.rows:
+        texts = [cell_text(row.values.get(name)) for name in COLUMNS]
+        links = [row.links.get(name, "") for name in LINK_COLUMNS]
+        rows.append((row.row_number, texts, links))
+    return ParsedWorkbook(sha256, [c for c in COLUMNS if c in table.columns], table.unknown_headers, rows)
+
+
+class ParseCache:
+    """`get(path, sha256)`: the parsed workbook, from `<cache_dir>/<sha256>.json` or freshly parsed."""
+
+    def __init__(self, cache_dir: Path | None):
+        self.cache_dir = cache_dir
+        self.parsed = 0  # workbooks actually parsed in this run
+        self.hits = 0
+
+    def _file(self, sha256: str) -> Path | None:
+        return self.cache_dir / f"{sha256}.json" if self.cache_dir else None
+
+    def get(self, path: Path, sha256: str) -> ParsedWorkbook:
+        cached = self._file(sha256)
+        if cached and cached.is_file():
+            try:
+                data = json.loads(cached.read_text(encoding="utf-8"))
+                if data.get("version") == CACHE_VERSION and data.get("sha256") == sha256:
+                    self.hits += 1
+                    rows = [(n, texts, links) for n, texts, links in data["rows"]]
+                    return ParsedWorkbook(sha256, data["columns"], data["unknown_headers"], rows)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("ignoring unreadable parse cache %s: %s", cached, exc)
+        parsed = parse_workbook(path, sha256)
+        self.parsed += 1
+        if cached:
+            payload = {"version": CACHE_VERSION, "sha256": sha256, "columns": parsed.columns,
+                       "unknown_headers": parsed.unknown_headers, "rows": parsed.rows}
+            try:
+                atomic_write_text(cached, json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+            except OSError as exc:  # a read-only cache only costs speed
+                log.warning("cannot write parse cache %s: %s", cached, exc)
+        return parsed

@@ -1,0 +1,172 @@
+"""Stable agreement ids: one per agency × model, surviving trivial and detected renames.
+
+Rosters are walked in publication order. A row's key is (state, model, name key), where the name
+key ignores case, spacing, apostrophe style, punctuation, common abbreviations and a leading
+"City of"/"Town of" (data/agency_words.csv). A known key keeps its id. A new key is matched against
+the agreements that disappeared from the same list since its previous roster (and, on the
+participating list, against agreements still waiting on the pending list): same state and model,
+and either the same MOA link, the same signed date with a similar name, or a very similar name.
+Best pairs win; everything else gets a new id. The id is `<postal code>-<model>-<hash of the first
+name key>`, so it is stable across re-runs and readable at a glance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from ice_tracker.roster.model import MODEL_CODES, Roster, Row
+from ice_tracker.roster.vocab import Vocabulary
+
+NAME_THRESHOLD = 90.0  # name similarity alone
+SIGNED_THRESHOLD = 70.0  # with the same signed date
+EVIDENCE_RANK = {"moa_url": 3, "state_fix": 2, "signed": 1, "name": 0}
+APOSTROPHES = re.compile(r"['\u2019\u2018`\u00b4]")
+TRAILING_STATE = re.compile(r",\s*([A-Z]{2})\.?\s*$")
+
+
+def name_key(name: str, vocab: Vocabulary) -> str:
+    """Agency name reduced to what identifies it: `Ft. Myers Police Dept.` → `FORT MYERS POLICE DEPARTMENT`."""
+    text = APOSTROPHES.sub("", name.upper()).replace("&", " AND ")
+    suffix = TRAILING_STATE.search(text)  # "Arnaudville Police Department, LA"
+    if suffix and suffix.group(1) in vocab.states.values():
+        text = text[: suffix.start()]
+    tokens: list[str] = []
+    for token in re.sub(r"[^A-Z0-9]+", " ", text).split():
+        tokens.extend(vocab.abbreviations.get(token, token).split())
+    for prefix in vocab.prefixes:
+        if tuple(tokens[: len(prefix)]) == prefix and len(tokens) > len(prefix):
+            tokens = tokens[len(prefix):]
+            break
+    return " ".join(tokens)
+
+
+def similarity(a: str, b: str, generic: frozenset[str]) -> float:
+    """0–100: edit similarity of the distinctive words only (sorted). Generic words (county,
+    sheriff's office, police…) are shared by most names, so scoring on them would pair `Madison
+    County Sheriff's Office` with `Marion County Sheriff's Office`; an extra distinctive word
+    (`West Melbourne`, `University of North Florida`) costs, a generic one (`… Department`) not."""
+    return _similarity(a, b, generic)
+
+
+@lru_cache(maxsize=65536)
+def _similarity(a: str, b: str, generic: frozenset[str]) -> float:
+    if a == b:
+        return 100.0
+    core_a = " ".join(t for t in a.split() if t not in generic)
+    core_b = " ".join(t for t in b.split() if t not in generic)
+    if not core_a or not core_b:
+        return round(fuzz.ratio(a, b), 1)
+    return round(fuzz.token_sort_ratio(core_a, core_b), 1)
+
+
+def same_kind(a: str, b: str, kinds: frozenset[str]) -> bool:
+    """False when both names say what kind of agency they are and the kinds differ (sheriff vs police)."""
+    kind_a = kinds.intersection(a.split())
+    kind_b = kinds.intersection(b.split())
+    return not kind_a or not kind_b or bool(kind_a & kind_b)
+
+
+@dataclass
+class Match:
+    """Why a new name kept an older agreement's id."""
+
+    old_agency: str
+    old_state: str
+    similarity: float
+    evidence: str  # moa_url / signed / name / state_fix, or "moved" for a pending → participating match
+
+
+def _evidence(old: Row, new: Row, score: float, vocab: Vocabulary) -> str | None:
+    if old.state != new.state:  # a corrected state: everything else identical
+        same = (old.name_key, old.county, old.signed) == (new.name_key, new.county, new.signed)
+        return "state_fix" if same and old.county and old.signed else None
+    if old.moa_url and old.moa_url == new.moa_url:
+        return "moa_url"
+    if not same_kind(old.name_key, new.name_key, vocab.kinds):
+        return None
+    if old.signed and old.signed == new.signed and score >= SIGNED_THRESHOLD:
+        return "signed"
+    if score >= NAME_THRESHOLD:
+        return "name"
+    return None
+
+
+def make_id(row: Row, vocab: Vocabulary, taken: set[str]) -> str:
+    digest = hashlib.sha1(f"{row.state}|{row.support_type}|{row.name_key}".encode()).hexdigest()
+    base = f"{vocab.code(row.state)}-{MODEL_CODES.get(row.support_type, 'UNK')}-{digest[:6]}"
+    ident, n = base, 1
+    while ident in taken:
+        n += 1
+        ident = f"{base}-{n}"
+    return ident
+
+
+def assign_ids(rosters: list[Roster], vocab: Vocabulary) -> dict[tuple[int, str], Match]:
+    """Set `agreement_id` on every row (rosters in publication order); returns the name matches
+    made, keyed by (roster index, id)."""
+    registry: dict[tuple[str, str, str], str] = {}
+    all_ids: set[str] = set()
+    last: dict[str, dict[str, Row]] = {}
+    waiting: dict[str, Row] = {}  # ids on the pending list that never reached participating
+    participated: set[str] = set()
+    matches: dict[tuple[int, str], Match] = {}
+    for index, roster in enumerate(rosters):
+        for row in roster.rows:
+            row.name_key = row.name_key or name_key(row.agency, vocab)
+        here: dict[str, tuple[str, str, str]] = {}  # id → the key holding it in this roster
+        unresolved: dict[tuple[str, str, str], list[Row]] = {}
+        for row in roster.rows:
+            key = (row.state, row.support_type, row.name_key)
+            ident = registry.get(key)
+            if ident is not None and here.get(ident, key) == key:
+                here[ident] = key
+                row.agreement_id = ident
+            else:
+                unresolved.setdefault(key, []).append(row)
+        gone = {i: r for i, r in last.get(roster.list, {}).items() if i not in here}
+        pool = [(i, r, False) for i, r in sorted(gone.items())]
+        if roster.list == "participating":
+            pool += [(i, r, True) for i, r in sorted(waiting.items()) if i not in here and i not in gone]
+        pairs = []
+        for key, rows in unresolved.items():
+            new = rows[0]
+            for ident, old, moved in pool:
+                if old.support_type != new.support_type:
+                    continue
+                score = similarity(old.name_key, new.name_key, vocab.generic)
+                evidence = _evidence(old, new, score, vocab)
+                if evidence is None or (moved and evidence == "state_fix"):
+                    continue
+                pairs.append((-EVIDENCE_RANK[evidence], -score, key, ident, evidence, old, moved))
+        pairs.sort(key=lambda p: p[:4])
+        for _, negative_score, key, ident, evidence, old, moved in pairs:
+            if key not in unresolved or ident in here:
+                continue
+            registry[key] = ident
+            here[ident] = key
+            for row in unresolved.pop(key):
+                row.agreement_id = ident
+            matches[(index, ident)] = Match(old.agency, old.state, -negative_score, "moved" if moved else evidence)
+        for key, rows in sorted(unresolved.items()):
+            ident = make_id(rows[0], vocab, all_ids)
+            all_ids.add(ident)
+            registry[key] = ident
+            for row in rows:
+                row.agreement_id = ident
+        current: dict[str, Row] = {}
+        for row in roster.rows:
+            current.setdefault(row.agreement_id, row)
+            all_ids.add(row.agreement_id)
+        last[roster.list] = current
+        if roster.list == "pending":
+            waiting.update({i: r for i, r in current.items() if i not in participated})
+        else:
+            participated.update(current)
+            for ident in current:
+                waiting.pop(ident, None)
+    return matches
