@@ -29,6 +29,7 @@ APOSTROPHES = re.compile(r"['\u2019\u2018`\u00b4]")
 TRAILING_STATE = re.compile(r",\s*([A-Z]{2})\.?\s*$")
 
 
+@lru_cache(maxsize=65536)
 def name_key(name: str, vocab: Vocabulary) -> str:
     """Agency name reduced to what identifies it: `Ft. Myers Police Dept.` → `FORT MYERS POLICE DEPARTMENT`."""
     text = APOSTROPHES.sub("", name.upper()).replace("&", " AND ")
@@ -50,18 +51,15 @@ def similarity(a: str, b: str, generic: frozenset[str]) -> float:
     sheriff's office, police…) are shared by most names, so scoring on them would pair `Madison
     County Sheriff's Office` with `Marion County Sheriff's Office`; an extra distinctive word
     (`West Melbourne`, `University of North Florida`) costs, a generic one (`… Department`) not."""
-    return _similarity(a, b, generic)
+    if a == b:
+        return 100.0
+    return round(fuzz.token_sort_ratio(core(a, generic), core(b, generic)), 1)
 
 
 @lru_cache(maxsize=65536)
-def _similarity(a: str, b: str, generic: frozenset[str]) -> float:
-    if a == b:
-        return 100.0
-    core_a = " ".join(t for t in a.split() if t not in generic)
-    core_b = " ".join(t for t in b.split() if t not in generic)
-    if not core_a or not core_b:
-        return round(fuzz.ratio(a, b), 1)
-    return round(fuzz.token_sort_ratio(core_a, core_b), 1)
+def core(key: str, generic: frozenset[str]) -> str:
+    """The distinctive words of a name key (the whole key when every word is generic)."""
+    return " ".join(t for t in key.split() if t not in generic) or key
 
 
 def same_kind(a: str, b: str, kinds: frozenset[str]) -> bool:
@@ -106,6 +104,35 @@ def make_id(row: Row, vocab: Vocabulary, taken: set[str]) -> str:
     return ident
 
 
+def _candidate_pairs(unresolved: dict[tuple[str, str, str], list[Row]], pool: list[tuple[str, Row, bool]],
+                     vocab: Vocabulary) -> list[tuple]:
+    """Every acceptable (new key, older id) pairing, best first once sorted. Only names of the same
+    model and state are scored; another state only for an identical name (a corrected state)."""
+    by_block: dict[tuple[str, str], list[tuple[str, Row, bool]]] = {}
+    by_name: dict[tuple[str, str], list[tuple[str, Row, bool]]] = {}
+    for item in pool:
+        old = item[1]
+        by_block.setdefault((old.support_type, old.state), []).append(item)
+        if not item[2]:
+            by_name.setdefault((old.support_type, old.name_key), []).append(item)
+    pairs = []
+    for key, rows in unresolved.items():
+        new = rows[0]
+        same_state = by_block.get((new.support_type, new.state), [])
+        other_state = [i for i in by_name.get((new.support_type, new.name_key), []) if i[1].state != new.state]
+        new_core = core(new.name_key, vocab.generic)
+        for ident, old, moved in same_state + other_state:
+            same_link = bool(old.moa_url) and old.moa_url == new.moa_url
+            if not same_link and old.state == new.state:  # cheap reject before the full scoring
+                if fuzz.token_sort_ratio(new_core, core(old.name_key, vocab.generic), score_cutoff=SIGNED_THRESHOLD) == 0:
+                    continue
+            score = similarity(old.name_key, new.name_key, vocab.generic)
+            evidence = _evidence(old, new, score, vocab)
+            if evidence is not None:
+                pairs.append((-EVIDENCE_RANK[evidence], -score, key, ident, evidence, old, moved))
+    return pairs
+
+
 def assign_ids(rosters: list[Roster], vocab: Vocabulary) -> dict[tuple[int, str], Match]:
     """Set `agreement_id` on every row (rosters in publication order); returns the name matches
     made, keyed by (roster index, id)."""
@@ -132,17 +159,7 @@ def assign_ids(rosters: list[Roster], vocab: Vocabulary) -> dict[tuple[int, str]
         pool = [(i, r, False) for i, r in sorted(gone.items())]
         if roster.list == "participating":
             pool += [(i, r, True) for i, r in sorted(waiting.items()) if i not in here and i not in gone]
-        pairs = []
-        for key, rows in unresolved.items():
-            new = rows[0]
-            for ident, old, moved in pool:
-                if old.support_type != new.support_type:
-                    continue
-                score = similarity(old.name_key, new.name_key, vocab.generic)
-                evidence = _evidence(old, new, score, vocab)
-                if evidence is None or (moved and evidence == "state_fix"):
-                    continue
-                pairs.append((-EVIDENCE_RANK[evidence], -score, key, ident, evidence, old, moved))
+        pairs = _candidate_pairs(unresolved, pool, vocab)
         pairs.sort(key=lambda p: p[:4])
         for _, negative_score, key, ident, evidence, old, moved in pairs:
             if key not in unresolved or ident in here:

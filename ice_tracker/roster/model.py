@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import attrgetter
 
 HISTORY_COLUMNS = (
     "snapshot", "file", "roster_date", "roster_date_source", "list", "row_number",
@@ -41,7 +42,10 @@ class Row:
     name_key: str = ""
 
     def as_tuple(self) -> tuple:
-        return tuple(getattr(self, c) for c in HISTORY_COLUMNS)
+        return _HISTORY_VALUES(self)
+
+
+_HISTORY_VALUES = attrgetter(*HISTORY_COLUMNS)
 
 
 @dataclass

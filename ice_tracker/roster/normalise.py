@@ -34,17 +34,8 @@ def clean_text(raw: object) -> str:
     return str(raw if raw is not None else "").replace("\xa0", " ").strip()
 
 
-_VOCABS: dict[str, Vocabulary] = {}
-
-
-def normalise_state(raw: str, vocab: Vocabulary) -> Result:
-    _VOCABS.setdefault(vocab.fingerprint, vocab)
-    return _state(raw, vocab.fingerprint)
-
-
 @lru_cache(maxsize=4096)
-def _state(raw: str, fingerprint: str) -> Result:
-    vocab = _VOCABS[fingerprint]
+def normalise_state(raw: str, vocab: Vocabulary) -> Result:
     text = re.sub(r"\s+", " ", clean_text(raw)).upper()
     if not text:
         return "", ["state_missing"]

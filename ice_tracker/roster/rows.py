@@ -1,6 +1,13 @@
-"""A parsed workbook → normalised `Row`s plus a quality record for every fix or failure."""
+"""A parsed workbook → normalised `Row`s plus a quality record for every fix or failure.
+
+The same row comes back in snapshot after snapshot, so a row's normalisation is memoised on its
+cell texts and links (SIGNED, which depends on the roster date, separately): a rebuild normalises
+each distinct row once.
+"""
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 from ice_tracker.roster.cache import COLUMNS, LINK_COLUMNS, ParsedWorkbook
 from ice_tracker.roster.model import Roster, Row, quality
@@ -16,8 +23,10 @@ from ice_tracker.roster.vocab import Vocabulary
 from ice_tracker.urls import unwrap_safelink
 
 LINK_WORDS = {"LINK", "MOA", "ADDENDUM", "LINK | ADDENDUM"}
+Note = tuple[str, str, str, str]  # column, raw, fixed, rule
 
 
+@lru_cache(maxsize=1 << 16)
 def _url(text: str, link: str) -> tuple[str, str]:
     """The cell's hyperlink (unwrapped), else its text when that is a URL; and a rule when a cell
     says there is a link but has none."""
@@ -31,45 +40,53 @@ def _url(text: str, link: str) -> tuple[str, str]:
     return "", ""
 
 
+@lru_cache(maxsize=1 << 16)
+def normalise_row(texts: tuple[str, ...], links: tuple[str, ...], has_type: bool,
+                  vocab: Vocabulary) -> tuple[dict[str, str], tuple[Note, ...]]:
+    """Canonical values of one row but SIGNED (keyed like Row's fields) and its quality notes."""
+    raw = dict(zip(COLUMNS, texts))
+    notes: list[Note] = []
+
+    def note(column: str, fixed: str, rules: list[str]) -> None:
+        notes.extend((column, raw[column], fixed, rule) for rule in rules)
+
+    state, rules = normalise_state(raw["state"], vocab)
+    note("state", state, rules)
+    agency = clean_text(raw["agency"])
+    if not agency:
+        note("agency", "", ["agency_missing"])
+    county, rules = normalise_county(raw["county"], state, vocab)
+    note("county", county, rules)
+    kind, rules = normalise_type(raw["type"], state, agency, vocab)
+    if has_type:
+        note("type", kind, rules)
+    support, rules = normalise_support_type(raw["support_type"])
+    note("support_type", support, rules)
+    urls = {}
+    for name, link in zip(LINK_COLUMNS, links):
+        urls[name], rule = _url(raw[name], link)
+        if rule:
+            note(name, urls[name], [rule])
+    values = {
+        "state": state, "state_raw": raw["state"], "agency": agency, "county": county, "county_raw": raw["county"],
+        "type": kind, "support_type": support, "support_type_raw": raw["support_type"],
+        "signed_raw": raw["signed"], "moa_url": urls["moa"], "addendum_url": urls["addendum"],
+    }
+    return values, tuple(notes)
+
+
 def build_rows(roster: Roster, parsed: ParsedWorkbook, vocab: Vocabulary) -> list[dict[str, object]]:
     """Fill `roster.rows`; return the quality records."""
     issues: list[dict[str, object]] = []
-    position = {name: i for i, name in enumerate(COLUMNS)}
-    link_position = {name: i for i, name in enumerate(LINK_COLUMNS)}
     roster_date = roster.roster_date.isoformat() if roster.roster_date else ""
-
-    def note(row_number: int, column: str, raw: str, fixed: str, rules: list[str]) -> None:
-        for rule in rules:
-            issues.append(quality(roster, row_number, column, raw, fixed, rule))
-
+    has_type = "type" in parsed.columns
     for row_number, texts, links in parsed.rows:
-        raw = {name: texts[position[name]] for name in COLUMNS}
-        state, rules = normalise_state(raw["state"], vocab)
-        note(row_number, "state", raw["state"], state, rules)
-        agency = clean_text(raw["agency"])
-        if not agency:
-            note(row_number, "agency", raw["agency"], "", ["agency_missing"])
-        county, rules = normalise_county(raw["county"], state, vocab)
-        note(row_number, "county", raw["county"], county, rules)
-        kind, rules = normalise_type(raw["type"], state, agency, vocab)
-        if "type" in parsed.columns:
-            note(row_number, "type", raw["type"], kind, rules)
-        support, rules = normalise_support_type(raw["support_type"])
-        note(row_number, "support_type", raw["support_type"], support, rules)
-        signed, rules = parse_signed(raw["signed"], roster.roster_date)
-        note(row_number, "signed", raw["signed"], signed, rules)
-        urls = {}
-        for name in LINK_COLUMNS:
-            urls[name], rule = _url(raw[name], links[link_position[name]])
-            if rule:
-                note(row_number, name, raw[name], urls[name], [rule])
-        roster.rows.append(Row(
-            snapshot=roster.snapshot, file=roster.file, roster_date=roster_date,
-            roster_date_source=roster.roster_date_source, list=roster.list, row_number=row_number,
-            state=state, state_raw=raw["state"], agency=agency,
-            county=county, county_raw=raw["county"], type=kind,
-            support_type=support, support_type_raw=raw["support_type"],
-            signed=signed, signed_raw=raw["signed"],
-            moa_url=urls["moa"], addendum_url=urls["addendum"],
-        ))
+        values, notes = normalise_row(tuple(texts), tuple(links), has_type, vocab)
+        signed_raw = values["signed_raw"]
+        signed, rules = parse_signed(signed_raw, roster.roster_date)
+        for column, raw, fixed, rule in notes + tuple(("signed", signed_raw, signed, r) for r in rules):
+            issues.append(quality(roster, row_number, column, raw, fixed, rule))
+        roster.rows.append(Row(snapshot=roster.snapshot, file=roster.file, roster_date=roster_date,
+                               roster_date_source=roster.roster_date_source, list=roster.list,
+                               row_number=row_number, signed=signed, **values))
     return issues

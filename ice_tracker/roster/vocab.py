@@ -38,7 +38,7 @@ class Fix:
     agency: str = ""
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: one instance per set of rule files, used as a cache key
 class Vocabulary:
     states: dict[str, str]  # canonical upper-case name → postal code
     state_aliases: dict[str, str]  # upper-case alias → canonical name
