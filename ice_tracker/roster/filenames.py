@@ -32,6 +32,7 @@ class NameInfo:
     candidates: list[date] = field(default_factory=list)  # dates the digits can mean
     part_of_day: str = ""  # am / mid / pm / ""
     repaired: bool = False  # digits needed a repair (9-digit typo, 7 digits)
+    digits: str = ""  # the date digits as written
 
 
 @dataclass
@@ -73,7 +74,8 @@ def parse_name(name: str) -> NameInfo:
         return NameInfo(kind)
     candidates, repaired = _candidates(match.group("digits"))
     part = PART_OF_DAY.match(match.group("rest"))
-    return NameInfo(match.group("list").lower(), candidates, part.group(1).lower() if part else "", repaired)
+    return NameInfo(match.group("list").lower(), candidates, part.group(1).lower() if part else "", repaired,
+                    match.group("digits"))
 
 
 def snapshot_time(folder: str) -> datetime | None:
@@ -99,8 +101,10 @@ def roster_date(name: str, fetched: datetime | None) -> RosterDate:
         plausible = [d for d in info.candidates if low <= d <= high]
     if len(plausible) == 1:
         return RosterDate(plausible[0], "filename", "filename_date_repaired" if info.repaired else "", info.part_of_day)
-    if not info.candidates:
+    if not info.digits:
         rule = "filename_no_date"
+    elif not info.candidates:
+        rule = "filename_date_invalid"
     elif len(plausible) > 1:
         rule = "filename_date_ambiguous"
     else:

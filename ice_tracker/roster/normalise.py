@@ -154,7 +154,7 @@ def _signed(text: str, roster_date: date | None) -> Result:
     else:
         return "", ["signed_unparsed"]
     if not (1 <= month <= 12 and 1 <= day <= 31):
-        return "", rules + ["signed_unparsed"]
+        return "", ["signed_unparsed"]
     latest = roster_date or date(9999, 12, 31)
     if year < FIRST_MOA_YEAR or year > latest.year:
         candidates = _year_candidates(year, month, day, latest)
@@ -163,7 +163,7 @@ def _signed(text: str, roster_date: date | None) -> Result:
         return "", rules + ["signed_year_implausible"]
     parsed = _date_or_none(year, month, day)
     if parsed is None:
-        return "", rules + ["signed_unparsed"]
+        return "", ["signed_unparsed"]
     if roster_date and parsed > roster_date:
         rules.append("signed_after_roster_date")
     return parsed.isoformat(), rules
