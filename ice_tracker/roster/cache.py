@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from ice_tracker.fileio import atomic_write_text
+from ice_tracker.fileio import temp_path_beside
 from ice_tracker.sources.ice287g.workbook import read_roster
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ def parse_workbook(path: Path, sha256: str) -> ParsedWorkbook:
     table = read_roster(path)
     rows = []
     for row in table.rows:
-        texts = [cell_text(row.values.get(name)) for name in COLUMNS]
+        values = row.values
+        texts = [v if type(v) is str else cell_text(v) for v in (values.get(name) for name in COLUMNS)]
         links = [row.links.get(name, "") for name in LINK_COLUMNS]
         rows.append((row.row_number, texts, links))
     return ParsedWorkbook(sha256, [c for c in COLUMNS if c in table.columns], table.unknown_headers, rows)
@@ -84,7 +86,19 @@ class ParseCache:
             payload = {"version": CACHE_VERSION, "sha256": sha256, "columns": parsed.columns,
                        "unknown_headers": parsed.unknown_headers, "rows": parsed.rows}
             try:
-                atomic_write_text(cached, json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+                _write_cache_file(cached, json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
             except OSError as exc:  # a read-only cache only costs speed
                 log.warning("cannot write parse cache %s: %s", cached, exc)
         return parsed
+
+
+def _write_cache_file(path: Path, text: str) -> None:
+    """Temp file + rename (never a half-written entry), without fsync: the cache is disposable and
+    64 fsyncs cost more than parsing the workbooks."""
+    tmp = temp_path_beside(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
