@@ -17,6 +17,7 @@ from typing import Any
 
 from ice_tracker.fileio import temp_path_beside
 from ice_tracker.sources.ice287g.workbook import read_roster
+from ice_tracker.xlsx import WorkbookError
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 1
@@ -70,29 +71,41 @@ class ParseCache:
         return self.cache_dir / f"{sha256}.json" if self.cache_dir else None
 
     def get(self, path: Path, sha256: str) -> ParsedWorkbook:
+        """Raises WorkbookError for a file that is not a roster workbook (remembered too, so a bad
+        file is not re-read every day)."""
         cached = self._file(sha256)
         if cached and cached.is_file():
             try:
                 data = json.loads(cached.read_text(encoding="utf-8"))
                 if data.get("version") == CACHE_VERSION and data.get("sha256") == sha256:
                     self.hits += 1
+                    if "error" in data:
+                        raise WorkbookError(data["error"])
                     rows = [(n, texts, links) for n, texts, links in data["rows"]]
                     return ParsedWorkbook(sha256, data["columns"], data["unknown_headers"], rows)
             except (OSError, ValueError, KeyError, TypeError) as exc:
+                if isinstance(exc, WorkbookError):
+                    raise
                 log.warning("ignoring unreadable parse cache %s: %s", cached, exc)
-        parsed = parse_workbook(path, sha256)
         self.parsed += 1
-        if cached:
-            payload = {"version": CACHE_VERSION, "sha256": sha256, "columns": parsed.columns,
-                       "unknown_headers": parsed.unknown_headers, "rows": parsed.rows}
-            try:
-                _write_cache_file(cached, json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
-            except OSError as exc:  # a read-only cache only costs speed
-                log.warning("cannot write parse cache %s: %s", cached, exc)
+        try:
+            parsed = parse_workbook(path, sha256)
+        except WorkbookError as exc:
+            self._store(cached, {"version": CACHE_VERSION, "sha256": sha256, "error": str(exc)})
+            raise
+        self._store(cached, {"version": CACHE_VERSION, "sha256": sha256, "columns": parsed.columns,
+                             "unknown_headers": parsed.unknown_headers, "rows": parsed.rows})
         return parsed
 
+    def _store(self, cached: Path | None, payload: dict) -> None:
+        if cached:
+            try:
+                write_cache_file(cached, json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+            except OSError as exc:  # a read-only cache only costs speed
+                log.warning("cannot write parse cache %s: %s", cached, exc)
 
-def _write_cache_file(path: Path, text: str) -> None:
+
+def write_cache_file(path: Path, text: str) -> None:
     """Temp file + rename (never a half-written entry), without fsync: the cache is disposable and
     64 fsyncs cost more than parsing the workbooks."""
     tmp = temp_path_beside(path)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rapidfuzz import fuzz
@@ -133,57 +133,126 @@ def _candidate_pairs(unresolved: dict[tuple[str, str, str], list[Row]], pool: li
     return pairs
 
 
+ROW_STATE_FIELDS = ("state", "support_type", "name_key", "agency", "county", "type", "signed", "moa_url",
+                    "addendum_url", "agreement_id")
+
+
+@dataclass
+class IdState:
+    """Everything id assignment (and change detection) needs to know about the rosters seen so far,
+    so a run can continue from the last roster instead of replaying the whole history."""
+
+    registry: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    all_ids: set[str] = field(default_factory=set)
+    last: dict[str, dict[str, Row]] = field(default_factory=dict)  # list → id → its first row
+    waiting: dict[str, Row] = field(default_factory=dict)  # pending ids that never reached participating
+    participated: set[str] = field(default_factory=set)  # ids ever on the participating list
+    pended: set[str] = field(default_factory=set)  # ids ever on the pending list
+    last_roster: dict[str, dict[str, str]] = field(default_factory=dict)  # list → snapshot/file/roster_date
+
+    def to_json(self) -> dict:
+        def rows(found: dict[str, Row]) -> dict[str, dict]:
+            return {i: {f: getattr(r, f) for f in ROW_STATE_FIELDS} for i, r in sorted(found.items())}
+
+        return {
+            "registry": sorted([*k, v] for k, v in self.registry.items()),
+            "all_ids": sorted(self.all_ids),
+            "last": {name: rows(found) for name, found in sorted(self.last.items())},
+            "waiting": rows(self.waiting),
+            "participated": sorted(self.participated),
+            "pended": sorted(self.pended),
+            "last_roster": self.last_roster,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "IdState":
+        def rows(found: dict[str, dict]) -> dict[str, Row]:
+            return {i: _state_row(values) for i, values in found.items()}
+
+        return cls(
+            registry={(a, b, c): v for a, b, c, v in data["registry"]},
+            all_ids=set(data["all_ids"]),
+            last={name: rows(found) for name, found in data["last"].items()},
+            waiting=rows(data["waiting"]),
+            participated=set(data["participated"]),
+            pended=set(data["pended"]),
+            last_roster=data["last_roster"],
+        )
+
+
+def _state_row(values: dict[str, str]) -> Row:
+    row = Row(snapshot="", file="", roster_date="", roster_date_source="", list="", row_number=0, state="",
+              state_raw="", agency="", county="", county_raw="", type="", support_type="", support_type_raw="",
+              signed="", signed_raw="", moa_url="", addendum_url="")
+    for name, value in values.items():
+        setattr(row, name, value)
+    return row
+
+
+def assign_roster(roster: Roster, state: IdState, vocab: Vocabulary) -> dict[str, Match]:
+    """Set `agreement_id` on the roster's rows and advance `state`; returns the name matches made."""
+    for row in roster.rows:
+        row.name_key = row.name_key or name_key(row.agency, vocab)
+    here: dict[str, tuple[str, str, str]] = {}  # id → the key holding it in this roster
+    unresolved: dict[tuple[str, str, str], list[Row]] = {}
+    for row in roster.rows:
+        key = (row.state, row.support_type, row.name_key)
+        ident = state.registry.get(key)
+        if ident is not None and here.get(ident, key) == key:
+            here[ident] = key
+            row.agreement_id = ident
+        else:
+            unresolved.setdefault(key, []).append(row)
+    gone = {i: r for i, r in state.last.get(roster.list, {}).items() if i not in here}
+    pool = [(i, r, False) for i, r in sorted(gone.items())]
+    if roster.list == "participating":
+        pool += [(i, r, True) for i, r in sorted(state.waiting.items()) if i not in here and i not in gone]
+    matches: dict[str, Match] = {}
+    pairs = _candidate_pairs(unresolved, pool, vocab)
+    pairs.sort(key=lambda p: p[:4])
+    for _, negative_score, key, ident, evidence, old, moved in pairs:
+        if key not in unresolved or ident in here:
+            continue
+        state.registry[key] = ident
+        here[ident] = key
+        for row in unresolved.pop(key):
+            row.agreement_id = ident
+        matches[ident] = Match(old.agency, old.state, -negative_score, "moved" if moved else evidence)
+    for key, rows in sorted(unresolved.items()):
+        ident = make_id(rows[0], vocab, state.all_ids)
+        state.all_ids.add(ident)
+        state.registry[key] = ident
+        for row in rows:
+            row.agreement_id = ident
+    current: dict[str, Row] = {}
+    for row in roster.rows:
+        current.setdefault(row.agreement_id, row)
+        state.all_ids.add(row.agreement_id)
+    state.last[roster.list] = current
+    return matches
+
+
 def assign_ids(rosters: list[Roster], vocab: Vocabulary) -> dict[tuple[int, str], Match]:
     """Set `agreement_id` on every row (rosters in publication order); returns the name matches
-    made, keyed by (roster index, id)."""
-    registry: dict[tuple[str, str, str], str] = {}
-    all_ids: set[str] = set()
-    last: dict[str, dict[str, Row]] = {}
-    waiting: dict[str, Row] = {}  # ids on the pending list that never reached participating
-    participated: set[str] = set()
+    made, keyed by (roster index, id). (`advance` must follow each roster for the next to see it.)"""
+    state = IdState()
     matches: dict[tuple[int, str], Match] = {}
     for index, roster in enumerate(rosters):
-        for row in roster.rows:
-            row.name_key = row.name_key or name_key(row.agency, vocab)
-        here: dict[str, tuple[str, str, str]] = {}  # id → the key holding it in this roster
-        unresolved: dict[tuple[str, str, str], list[Row]] = {}
-        for row in roster.rows:
-            key = (row.state, row.support_type, row.name_key)
-            ident = registry.get(key)
-            if ident is not None and here.get(ident, key) == key:
-                here[ident] = key
-                row.agreement_id = ident
-            else:
-                unresolved.setdefault(key, []).append(row)
-        gone = {i: r for i, r in last.get(roster.list, {}).items() if i not in here}
-        pool = [(i, r, False) for i, r in sorted(gone.items())]
-        if roster.list == "participating":
-            pool += [(i, r, True) for i, r in sorted(waiting.items()) if i not in here and i not in gone]
-        pairs = _candidate_pairs(unresolved, pool, vocab)
-        pairs.sort(key=lambda p: p[:4])
-        for _, negative_score, key, ident, evidence, old, moved in pairs:
-            if key not in unresolved or ident in here:
-                continue
-            registry[key] = ident
-            here[ident] = key
-            for row in unresolved.pop(key):
-                row.agreement_id = ident
-            matches[(index, ident)] = Match(old.agency, old.state, -negative_score, "moved" if moved else evidence)
-        for key, rows in sorted(unresolved.items()):
-            ident = make_id(rows[0], vocab, all_ids)
-            all_ids.add(ident)
-            registry[key] = ident
-            for row in rows:
-                row.agreement_id = ident
-        current: dict[str, Row] = {}
-        for row in roster.rows:
-            current.setdefault(row.agreement_id, row)
-            all_ids.add(row.agreement_id)
-        last[roster.list] = current
-        if roster.list == "pending":
-            waiting.update({i: r for i, r in current.items() if i not in participated})
-        else:
-            participated.update(current)
-            for ident in current:
-                waiting.pop(ident, None)
+        for ident, match in assign_roster(roster, state, vocab).items():
+            matches[(index, ident)] = match
+        advance(roster, state)
     return matches
+
+
+def advance(roster: Roster, state: IdState) -> None:
+    """Record that `roster` has been seen (after its changes were computed against the old state)."""
+    current = state.last[roster.list]
+    state.last_roster[roster.list] = {"snapshot": roster.snapshot, "file": roster.file,
+                                      "roster_date": roster.roster_date.isoformat() if roster.roster_date else ""}
+    if roster.list == "pending":
+        state.pended.update(current)
+        state.waiting.update({i: r for i, r in current.items() if i not in state.participated})
+    else:
+        state.participated.update(current)
+        for ident in current:
+            state.waiting.pop(ident, None)

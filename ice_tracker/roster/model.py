@@ -16,7 +16,7 @@ LISTS = ("participating", "pending")
 MODEL_CODES = {"Jail Enforcement Model": "JEM", "Task Force Model": "TFM", "Warrant Service Officer": "WSO"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """One workbook data row, normalised. `name_key` compares agency names (see ids.name_key)."""
 

@@ -29,7 +29,9 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 REQUIRED = ("state", "agency")
 HEADER_SEARCH_ROWS = 25
 # An error cell (`#N/A`, `#REF!`…): calamine reads it as "", but the text is what ICE published.
-ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b(?=[^>]*\bt="e")[^>]*\br="([A-Z]+[0-9]+)"[^>]*>.*?<(?:\w+:)?v>([^<]*)</', re.S)
+ERROR_TYPE = re.compile(rb'\bt="e"')
+CELL_REF_ATTR = re.compile(rb'\br="([A-Z]+[0-9]+)"')
+CELL_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 
 
 def header_key(value: Any) -> str:
@@ -111,10 +113,17 @@ def _restore_error_cells(data: bytes, sheets: list[RawSheet]) -> None:
             xml = archive.read(path)
             if b't="e"' not in xml:
                 continue
-            for ref, text in ERROR_CELL.findall(xml):
-                r, c = cell_to_index(ref.decode())
+            for found in ERROR_TYPE.finditer(xml):
+                start = xml.rfind(b"<", 0, found.start())  # the <c …> tag holding t="e"
+                end = xml.find(b"</c>", found.end())
+                end = len(xml) if end < 0 else end
+                ref = CELL_REF_ATTR.search(xml, start, found.start()) or CELL_REF_ATTR.search(xml, found.end(), end)
+                value = CELL_VALUE.search(xml, found.end(), end)
+                if not ref or not value:
+                    continue
+                r, c = cell_to_index(ref.group(1).decode())
                 if r < len(sheet.rows) and c < len(sheet.rows[r]) and sheet.rows[r][c] in ("", None):
-                    sheet.rows[r][c] = text.decode()
+                    sheet.rows[r][c] = value.group(1).decode()
 
 
 def read_roster(source: str | Path | bytes) -> RosterTable:
