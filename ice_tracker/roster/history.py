@@ -21,6 +21,7 @@ import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 from ice_tracker.config import default_cache_dir
@@ -46,10 +47,31 @@ def default_roster_cache_dir() -> Path:
 
 
 def _rows_text(rows) -> str:
+    """CSV lines without a header, written exactly as fileio.csv_text writes them (values are never None here)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
+
+
+_ROW_TAIL = attrgetter(*HISTORY_COLUMNS[HISTORY_COLUMNS.index("row_number") + 1:])
+_TAILS: dict[tuple, str] = {}
+
+
+def _history_text(roster: Roster) -> str:
+    """The roster's history lines. The same agreement row recurs in every snapshot, so the part
+    after `row_number` is rendered once per distinct value and reused (byte-identical to csv)."""
+    prefix = _rows_text([[roster.snapshot, roster.file, roster.rows[0].roster_date if roster.rows else "",
+                          roster.roster_date_source, roster.list]])[:-1]
+    if len(_TAILS) > 200_000:  # a memo, not a leak, in long-lived processes
+        _TAILS.clear()
+    lines = []
+    for row in roster.rows:
+        tail = _ROW_TAIL(row)
+        text = _TAILS.get(tail)
+        if text is None:
+            text = _TAILS[tail] = _rows_text([tail])
+        lines.append(f"{prefix},{row.row_number},{text}")
+    return "".join(lines)
 
 
 @dataclass
@@ -178,7 +200,7 @@ def _process(item: Pending, parsed: ParsedWorkbook, state: IdState, vocab: Vocab
     issues.sort(key=lambda q: (q["row"], q["column"], q["rule"], str(q["raw"])))
     return Block(
         key=item.key, snapshot=roster.snapshot, file=roster.file, list=roster.list, rows=len(roster.rows),
-        ids=sorted(seen), history=_rows_text(row.as_tuple() for row in roster.rows),
+        ids=sorted(seen), history=_history_text(roster),
         quality=_rows_text([q[c] for c in QUALITY_COLUMNS] for q in issues), quality_count=len(issues),
         counts=_rows_text(roster_counts([roster])), changes=changes,
     )

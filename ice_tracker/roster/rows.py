@@ -80,13 +80,15 @@ def build_rows(roster: Roster, parsed: ParsedWorkbook, vocab: Vocabulary) -> lis
     issues: list[dict[str, object]] = []
     roster_date = roster.roster_date.isoformat() if roster.roster_date else ""
     has_type = "type" in parsed.columns
+    fixed = {"snapshot": roster.snapshot, "file": roster.file, "roster_date": roster_date,
+             "roster_date_source": roster.roster_date_source, "list": roster.list}
+    append = roster.rows.append
     for row_number, texts, links in parsed.rows:
         values, notes = normalise_row(tuple(texts), tuple(links), has_type, vocab)
-        signed_raw = values["signed_raw"]
-        signed, rules = parse_signed(signed_raw, roster.roster_date)
-        for column, raw, fixed, rule in notes + tuple(("signed", signed_raw, signed, r) for r in rules):
-            issues.append(quality(roster, row_number, column, raw, fixed, rule))
-        roster.rows.append(Row(snapshot=roster.snapshot, file=roster.file, roster_date=roster_date,
-                               roster_date_source=roster.roster_date_source, list=roster.list,
-                               row_number=row_number, signed=signed, **values))
+        signed, rules = parse_signed(values["signed_raw"], roster.roster_date)
+        for column, raw, fixed_value, rule in notes:
+            issues.append(quality(roster, row_number, column, raw, fixed_value, rule))
+        for rule in rules:
+            issues.append(quality(roster, row_number, "signed", values["signed_raw"], signed, rule))
+        append(Row(row_number=row_number, signed=signed, **fixed, **values))
     return issues
