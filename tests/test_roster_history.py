@@ -166,6 +166,32 @@ def copy_workbooks(source: Path, target: Path, keep) -> None:
             shutil.copyfile(path, destination)
 
 
+def test_workbook_inserted_into_the_past_gives_the_full_rebuild(built, tmp_path):
+    archive, work, _ = built
+    copy, cache = tmp_path / "archive", tmp_path / "cache"
+    middle = "sheets_20250626_151815"
+    copy_workbooks(archive, copy, lambda p: p.parent.name != middle)
+    build_history(copy, copy / "data", cache)
+    copy_workbooks(archive, copy, lambda p: p.parent.name == middle)
+    summary = build_history(copy, copy / "data", cache)
+    assert summary["parsed"] == 2 and summary["rosters_processed"] == 64
+    for name in OUTPUT_FILES:
+        assert (copy / "data" / name).read_bytes() == (work / "data" / name).read_bytes(), name
+
+
+def test_a_rule_file_change_rebuilds_everything(built, tmp_path):
+    archive, work, _ = built
+    overrides = tmp_path / "overrides"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "overrides", overrides)
+    with open(overrides / "roster_fixes.csv", "a", encoding="utf-8") as handle:
+        handle.write("county,Tift County,Tift County (fixed),GEORGIA,,test rule\n")
+    shutil.copytree(work / "cache", tmp_path / "cache")
+    summary = build_history(archive, tmp_path / "data", tmp_path / "cache", overrides_dir=overrides)
+    assert summary["parsed"] == 0 and summary["rosters_processed"] == 64
+    history = read(tmp_path / "data" / "roster_history.csv")
+    assert {r["county"] for r in history if r["county_raw"].strip() == "Tift County"} == {"Tift County (fixed)"}
+
+
 # ---- small archives built here ------------------------------------------------------------------
 def write_roster(path: Path, header: list[str], rows: list[list], links: dict[tuple[int, int], str] | None = None) -> None:
     workbook = openpyxl.Workbook()

@@ -13,10 +13,12 @@ HELP = "rebuild data/roster_history.csv, roster_current, changes, roster_counts 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=None,
-                        help="archive root holding sheets/ and manifest.csv (default: %(default)s → the data dir)")
+                        help="archive root holding sheets/ and manifest.csv (default: $ICE_TRACKER_DATA_DIR or the "
+                             "repository root)")
     parser.add_argument("--out-dir", type=Path, default=None, help="where the CSVs go (default: <data-dir>/data)")
     parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="per-workbook parse cache (default: <cache dir>/roster)")
+                        help="parse and derivation cache, safe to delete (default: $ICE_TRACKER_CACHE or "
+                             "~/.cache/ice_tracker, then /roster)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -74,19 +74,13 @@ class ParseCache:
         """Raises WorkbookError for a file that is not a roster workbook (remembered too, so a bad
         file is not re-read every day)."""
         cached = self._file(sha256)
-        if cached and cached.is_file():
-            try:
-                data = json.loads(cached.read_text(encoding="utf-8"))
-                if data.get("version") == CACHE_VERSION and data.get("sha256") == sha256:
-                    self.hits += 1
-                    if "error" in data:
-                        raise WorkbookError(data["error"])
-                    rows = [(n, texts, links) for n, texts, links in data["rows"]]
-                    return ParsedWorkbook(sha256, data["columns"], data["unknown_headers"], rows)
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                if isinstance(exc, WorkbookError):
-                    raise
-                log.warning("ignoring unreadable parse cache %s: %s", cached, exc)
+        data = self._load(cached, sha256)
+        if data is not None:
+            self.hits += 1
+            if "error" in data:
+                raise WorkbookError(data["error"])
+            return ParsedWorkbook(sha256, data["columns"], data["unknown_headers"],
+                                  [(n, texts, links) for n, texts, links in data["rows"]])
         self.parsed += 1
         try:
             parsed = parse_workbook(path, sha256)
@@ -96,6 +90,19 @@ class ParseCache:
         self._store(cached, {"version": CACHE_VERSION, "sha256": sha256, "columns": parsed.columns,
                              "unknown_headers": parsed.unknown_headers, "rows": parsed.rows})
         return parsed
+
+    @staticmethod
+    def _load(cached: Path | None, sha256: str) -> dict | None:
+        if not cached or not cached.is_file():
+            return None
+        try:
+            data = json.loads(cached.read_text(encoding="utf-8"))
+            if data.get("version") == CACHE_VERSION and data.get("sha256") == sha256:
+                if "error" in data or all(k in data for k in ("columns", "unknown_headers", "rows")):
+                    return data
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable parse cache %s: %s", cached, exc)
+        return None
 
     def _store(self, cached: Path | None, payload: dict) -> None:
         if cached:
