@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from ice_tracker.roster.archive import copy_workbooks  # noqa: E402
 DEFAULT_FIXTURES = REPO.parent / "shared" / "fixtures" / "ice287g"
 NEWEST_SNAPSHOT = "sheets_20250719_151637"
 
@@ -60,23 +62,15 @@ def naive_openpyxl(paths: list[Path]) -> float:
     return time.perf_counter() - start
 
 
-def copy_archive(source: Path, target: Path, keep) -> None:
-    for path in source.glob("sheets/*/*.xlsx"):
-        if keep(path):
-            destination = target / path.relative_to(source)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, destination)
-
-
 def incremental(fixtures: Path, work: Path, held_back, repeat: int) -> tuple[list[float], list[float], dict]:
     """Build the archive without `held_back` workbooks, then time the run that finds them."""
     archive, cache = work / "archive", work / "cache"
-    copy_archive(fixtures, archive, lambda p: not held_back(p))
+    copy_workbooks(fixtures, archive, lambda p: not held_back(p))
     timed_build(archive, archive / "data", cache)
     saved_data, saved_cache = work / "saved-data", work / "saved-cache"
     shutil.copytree(archive / "data", saved_data)
     shutil.copytree(cache, saved_cache)
-    copy_archive(fixtures, archive, held_back)
+    copy_workbooks(fixtures, archive, held_back)
     runs, unchanged, last = [], [], {}
     for _ in range(repeat):
         for saved, live in ((saved_data, archive / "data"), (saved_cache, cache)):

@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 
 from ice_tracker.cli import main
+from ice_tracker.roster.archive import copy_workbooks
 from ice_tracker.roster.history import OUTPUT_FILES, build_history
 from ice_tracker.roster.ids import name_key
 from ice_tracker.roster.model import HISTORY_COLUMNS
@@ -155,15 +156,6 @@ def test_one_new_workbook_parses_one(built, tmp_path):
     assert second["newest_changes"]["participating"]["moved_from_pending"] == 7
     for name in OUTPUT_FILES:
         assert (copy / "data" / name).read_bytes() == (work / "data" / name).read_bytes(), name
-
-
-def copy_workbooks(source: Path, target: Path, keep) -> None:
-    """Copy archived workbooks (contents only: the fixtures are read-only)."""
-    for path in source.glob("sheets/*/*.xlsx"):
-        if keep(path):
-            destination = target / path.relative_to(source)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, destination)
 
 
 def test_workbook_inserted_into_the_past_gives_the_full_rebuild(built, tmp_path):

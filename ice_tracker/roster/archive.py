@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,3 +56,16 @@ def find_workbooks(data_dir: Path) -> list[ArchivedWorkbook]:
         fetched = snapshot_time(path.parent.name) or _parse_time(entry.get("fetched_at", ""))
         found.append(ArchivedWorkbook(path, path.parent.name, path.name, kind, fetched, sha256_file(path)))
     return found
+
+
+def copy_workbooks(source: Path, target: Path, keep: Callable[[Path], bool] = lambda path: True) -> list[Path]:
+    """Copy the archived workbooks `keep` accepts into another archive root, contents only (the
+    shared fixtures are read-only): how tests and the bench stage "the archive before a new day"."""
+    copied = []
+    for path in sorted(source.glob("sheets/*/*.xlsx")):
+        if keep(path):
+            destination = target / path.relative_to(source)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, destination)
+            copied.append(destination)
+    return copied
