@@ -113,17 +113,43 @@ def _restore_error_cells(data: bytes, sheets: list[RawSheet]) -> None:
             xml = archive.read(path)
             if b't="e"' not in xml:
                 continue
-            for found in ERROR_TYPE.finditer(xml):
-                start = xml.rfind(b"<", 0, found.start())  # the <c …> tag holding t="e"
-                end = xml.find(b"</c>", found.end())
-                end = len(xml) if end < 0 else end
-                ref = CELL_REF_ATTR.search(xml, start, found.start()) or CELL_REF_ATTR.search(xml, found.end(), end)
-                value = CELL_VALUE.search(xml, found.end(), end)
-                if not ref or not value:
-                    continue
-                r, c = cell_to_index(ref.group(1).decode())
+            for ref, text in _error_cells(xml):
+                r, c = cell_to_index(ref.decode())
                 if r < len(sheet.rows) and c < len(sheet.rows[r]) and sheet.rows[r][c] in ("", None):
-                    sheet.rows[r][c] = value.group(1).decode()
+                    sheet.rows[r][c] = text.decode()
+
+
+def _error_cells(xml: bytes) -> list[tuple[bytes, bytes]]:
+    """(cell reference, error text) of every t="e" cell. Plain byte searches for the layout Excel
+    writes (`<c r="D18" s="28" t="e"><v>#N/A</v></c>`); anything else takes the general path."""
+    cells = []
+    position = xml.find(b' t="e"')
+    while position >= 0:
+        start = xml.rfind(b'<c r="', 0, position)
+        ref_end = xml.find(b'"', start + 6)
+        value_start = xml.find(b"<v>", position)
+        value_end = xml.find(b"</v>", value_start)
+        cell_end = xml.find(b"</c>", position)
+        if min(start, value_start, value_end, cell_end) < 0 or ref_end > position or value_end > cell_end \
+                or xml.find(b">", start, position) >= 0:
+            return _error_cells_general(xml)
+        cells.append((xml[start + 6:ref_end], xml[value_start + 3:value_end]))
+        position = xml.find(b' t="e"', position + 6)
+    return cells
+
+
+def _error_cells_general(xml: bytes) -> list[tuple[bytes, bytes]]:
+    """(cell reference, error text) of every t="e" cell, whatever the attribute order."""
+    cells = []
+    for found in ERROR_TYPE.finditer(xml):
+        start = xml.rfind(b"<", 0, found.start())  # the <c …> tag holding t="e"
+        end = xml.find(b"</c>", found.end())
+        end = len(xml) if end < 0 else end
+        ref = CELL_REF_ATTR.search(xml, start, found.start()) or CELL_REF_ATTR.search(xml, found.end(), end)
+        value = CELL_VALUE.search(xml, found.end(), end)
+        if ref and value:
+            cells.append((ref.group(1), value.group(1)))
+    return cells
 
 
 def read_roster(source: str | Path | bytes) -> RosterTable:
