@@ -202,9 +202,9 @@ def test_bad_files_are_reported_not_fatal_and_manifest_kind_wins(tmp_path):
     safelink = ("https://gcc02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwww.ice.gov%2Fdoclib%2F287gMOA%2F"
                 "x_TFM_MOA.pdf&data=05%7C02")
     write_roster(data / "sheets" / "sheets_20260105_120000" / "download.xlsx",
-                 ["moa", "support type", "Law Enforcement Agency", "STATE", "signed", "Extra"],
-                 [["link", "TFM", " Sample Police Department ", "Ohio", "1/2/2026", "x"],
-                  ["link pending", "Task Force Model", "Other Police Department", "NOWHERE", "5026-01-02", ""]],
+                 ["moa", "support type", "Law Enforcement Agency", "STATE", "signed", "Extra", "County"],
+                 [["link", "TFM", " Sample Police Department ", "Ohio", "1/2/2026", "x", "#N/A"],
+                  ["link pending", "Task Force Model", "Other Police Department", "NOWHERE", "5026-01-02", "", ""]],
                  links={(2, 1): safelink})
     (data / "sheets" / "sheets_20260105_120000" / "participatingAgencies01052026am.xlsx").write_bytes(
         b"<html>blocked</html>")
@@ -223,10 +223,11 @@ def test_bad_files_are_reported_not_fatal_and_manifest_kind_wins(tmp_path):
         ("participating", "Other Police Department", "", "Task Force Model", "2026-01-02", ""),
     ]
     assert rows[0]["roster_date_source"] == "fetched" and rows[0]["roster_date"] == "2026-01-05"
+    assert (rows[0]["county_raw"], rows[0]["county"]) == ("#N/A", "")  # an Excel error cell, kept as written
     rules = Counter(q["rule"].split(":")[0] for q in read(data / "data" / "quality.csv"))
     assert rules["workbook_unreadable"] == 1
     assert rules["state_unknown"] == 1 and rules["signed_year_fixed"] == 1 and rules["signed_text_date"] == 1
-    assert rules["unknown_header"] == 1 and rules["filename_no_date"] == 1
+    assert rules["unknown_header"] == 1 and rules["filename_no_date"] == 1 and rules["county_missing_marker"] == 1
 
 
 def test_empty_archive_writes_empty_outputs(tmp_path):
