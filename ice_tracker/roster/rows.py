@@ -42,8 +42,9 @@ def _url(text: str, link: str) -> tuple[str, str]:
 
 @lru_cache(maxsize=1 << 16)
 def normalise_row(texts: tuple[str, ...], links: tuple[str, ...], has_type: bool,
-                  vocab: Vocabulary) -> tuple[dict[str, str], tuple[Note, ...]]:
-    """Canonical values of one row but SIGNED (keyed like Row's fields) and its quality notes."""
+                  vocab: Vocabulary) -> tuple[tuple[str, ...], str, tuple[str, ...], tuple[Note, ...]]:
+    """One row's canonical values but SIGNED, in Row's field order around it: (state … support_type_raw),
+    signed_raw, (signed_raw, moa_url, addendum_url); and its quality notes."""
     raw = dict(zip(COLUMNS, texts))
     notes: list[Note] = []
 
@@ -67,12 +68,8 @@ def normalise_row(texts: tuple[str, ...], links: tuple[str, ...], has_type: bool
         urls[name], rule = _url(raw[name], link)
         if rule:
             note(name, urls[name], [rule])
-    values = {
-        "state": state, "state_raw": raw["state"], "agency": agency, "county": county, "county_raw": raw["county"],
-        "type": kind, "support_type": support, "support_type_raw": raw["support_type"],
-        "signed_raw": raw["signed"], "moa_url": urls["moa"], "addendum_url": urls["addendum"],
-    }
-    return values, tuple(notes)
+    head = (state, raw["state"], agency, county, raw["county"], kind, support, raw["support_type"])
+    return head, raw["signed"], (raw["signed"], urls["moa"], urls["addendum"]), tuple(notes)
 
 
 def build_rows(roster: Roster, parsed: ParsedWorkbook, vocab: Vocabulary) -> list[dict[str, object]]:
@@ -80,15 +77,14 @@ def build_rows(roster: Roster, parsed: ParsedWorkbook, vocab: Vocabulary) -> lis
     issues: list[dict[str, object]] = []
     roster_date = roster.roster_date.isoformat() if roster.roster_date else ""
     has_type = "type" in parsed.columns
-    fixed = {"snapshot": roster.snapshot, "file": roster.file, "roster_date": roster_date,
-             "roster_date_source": roster.roster_date_source, "list": roster.list}
+    fixed = (roster.snapshot, roster.file, roster_date, roster.roster_date_source, roster.list)
     append = roster.rows.append
     for row_number, texts, links in parsed.rows:
-        values, notes = normalise_row(tuple(texts), tuple(links), has_type, vocab)
-        signed, rules = parse_signed(values["signed_raw"], roster.roster_date)
+        head, signed_raw, tail, notes = normalise_row(tuple(texts), tuple(links), has_type, vocab)
+        signed, rules = parse_signed(signed_raw, roster.roster_date)
         for column, raw, fixed_value, rule in notes:
             issues.append(quality(roster, row_number, column, raw, fixed_value, rule))
         for rule in rules:
-            issues.append(quality(roster, row_number, "signed", values["signed_raw"], signed, rule))
-        append(Row(row_number=row_number, signed=signed, **fixed, **values))
+            issues.append(quality(roster, row_number, "signed", signed_raw, signed, rule))
+        append(Row(*fixed, row_number, *head, signed, *tail))
     return issues
