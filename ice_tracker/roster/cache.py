@@ -52,8 +52,7 @@ def parse_workbook(path: Path, sha256: str) -> ParsedWorkbook:
     table = read_roster(path)
     rows = []
     for row in table.rows:
-        values = row.values
-        texts = [v if type(v) is str else cell_text(v) for v in (values.get(name) for name in COLUMNS)]
+        texts = [v if type(v) is str else "" if v is None else cell_text(v) for v in map(row.values.get, COLUMNS)]
         links = [row.links.get(name, "") for name in LINK_COLUMNS]
         rows.append((row.row_number, texts, links))
     return ParsedWorkbook(sha256, [c for c in COLUMNS if c in table.columns], table.unknown_headers, rows)
@@ -117,7 +116,8 @@ def write_cache_file(path: Path, text: str) -> None:
     64 fsyncs cost more than parsing the workbooks."""
     tmp = temp_path_beside(path)
     try:
-        tmp.write_text(text, encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -116,21 +116,35 @@ class BlockStore:
         self.dir = cache_dir / "blocks" if cache_dir else None
         self.state_file = cache_dir / "state.json" if cache_dir else None
 
+    TEXTS = ("history", "quality", "counts")  # big CSV texts go to a plain file beside the JSON
+
     def get(self, key: str) -> Block | None:
         if not self.dir:
             return None
-        path = self.dir / f"{key}.json"
+        meta, texts = self.dir / f"{key}.json", self.dir / f"{key}.csv"
         try:
-            return Block(**json.loads(path.read_text(encoding="utf-8")))
+            data = json.loads(meta.read_text(encoding="utf-8"))
+            with open(texts, encoding="utf-8", newline="") as handle:  # keep any \r inside a cell
+                text = handle.read()
+            start = 0
+            for name, length in zip(self.TEXTS, data.pop("lengths")):
+                data[name] = text[start:start + length]
+                start += length
+            if start != len(text):
+                raise ValueError("block text does not match its lengths")
+            return Block(**data)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, TypeError) as exc:
-            log.warning("ignoring unreadable block %s: %s", path, exc)
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            log.warning("ignoring unreadable block %s: %s", meta, exc)
             return None
 
     def put(self, block: Block) -> None:
         if self.dir:
-            self._write(self.dir / f"{block.key}.json", block.__dict__)
+            data = {k: v for k, v in block.__dict__.items() if k not in self.TEXTS}
+            data["lengths"] = [len(getattr(block, name)) for name in self.TEXTS]
+            self._write_text(self.dir / f"{block.key}.csv", "".join(getattr(block, n) for n in self.TEXTS))
+            self._write(self.dir / f"{block.key}.json", data)  # written last: a block exists once its JSON does
 
     def state(self, key: str) -> IdState | None:
         """The id state saved after the roster whose key is `key` ("" = before any roster)."""
@@ -149,11 +163,15 @@ class BlockStore:
         if self.state_file:
             self._write(self.state_file, {"key": key, "state": state.to_json()})
 
+    @classmethod
+    def _write(cls, path: Path, payload: dict) -> None:
+        cls._write_text(path, json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+
     @staticmethod
-    def _write(path: Path, payload: dict) -> None:
+    def _write_text(path: Path, text: str) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_cache_file(path, json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+            write_cache_file(path, text)
         except OSError as exc:  # a read-only cache only costs speed
             log.warning("cannot write roster cache %s: %s", path, exc)
 
