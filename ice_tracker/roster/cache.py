@@ -7,9 +7,12 @@ Delete the folder at any time; it is rebuilt from the archive.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
 import logging
 import os
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -21,6 +24,21 @@ from ice_tracker.xlsx import WorkbookError
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 1
+
+
+@lru_cache(maxsize=None)
+def code_fingerprint(*modules: str) -> str:
+    """A digest of the given modules' source: cached results made by other code are not reused."""
+    digest = hashlib.sha256()
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        if spec and spec.origin and Path(spec.origin).is_file():
+            digest.update(Path(spec.origin).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def parser_fingerprint() -> str:
+    return code_fingerprint(__name__, "ice_tracker.xlsx", "ice_tracker.sources.ice287g.workbook")
 COLUMNS = ("state", "agency", "type", "county", "support_type", "signed", "moa", "addendum")
 LINK_COLUMNS = ("moa", "addendum")
 
@@ -84,9 +102,11 @@ class ParseCache:
         try:
             parsed = parse_workbook(path, sha256)
         except WorkbookError as exc:
-            self._store(cached, {"version": CACHE_VERSION, "sha256": sha256, "error": str(exc)})
+            self._store(cached, {"version": CACHE_VERSION, "code": parser_fingerprint(), "sha256": sha256,
+                                 "error": str(exc)})
             raise
-        self._store(cached, {"version": CACHE_VERSION, "sha256": sha256, "columns": parsed.columns,
+        self._store(cached, {"version": CACHE_VERSION, "code": parser_fingerprint(), "sha256": sha256,
+                             "columns": parsed.columns,
                              "unknown_headers": parsed.unknown_headers, "rows": parsed.rows})
         return parsed
 
@@ -96,7 +116,7 @@ class ParseCache:
             return None
         try:
             data = json.loads(cached.read_text(encoding="utf-8"))
-            if data.get("version") == CACHE_VERSION and data.get("sha256") == sha256:
+            if (data.get("version"), data.get("code"), data.get("sha256")) == (CACHE_VERSION, parser_fingerprint(), sha256):
                 if "error" in data or all(k in data for k in ("columns", "unknown_headers", "rows")):
                     return data
         except (OSError, ValueError) as exc:

@@ -5,7 +5,7 @@ roster_history.csv, roster_current.csv, changes.csv, roster_counts.csv and quali
 
 Incremental by construction. Rosters are processed in publication order; each roster's share of
 every output (a "block") is cached under a key chained from all earlier rosters, the workbook
-bytes, the rule files and the code version, together with the id state after the newest roster.
+bytes, the rule files and the source of the deriving code, together with the id state after the newest roster.
 A daily run with one new workbook parses and processes only that workbook and re-assembles the
 outputs from cached blocks; anything else (a workbook inserted into the past, a changed rule
 file) falls back to processing every roster, which gives the same bytes. A workbook that cannot be
@@ -27,7 +27,7 @@ from pathlib import Path
 from ice_tracker.config import default_cache_dir
 from ice_tracker.fileio import atomic_write_text, csv_text
 from ice_tracker.roster.archive import ArchivedWorkbook, find_workbooks
-from ice_tracker.roster.cache import ParseCache, ParsedWorkbook, write_cache_file
+from ice_tracker.roster.cache import ParseCache, ParsedWorkbook, code_fingerprint, write_cache_file
 from ice_tracker.roster.changes import CHANGE_COLUMNS, PENDING_CHECK, diff_roster, settle_moves
 from ice_tracker.roster.counts import COUNT_COLUMNS, roster_counts
 from ice_tracker.roster.filenames import roster_date
@@ -39,7 +39,9 @@ from ice_tracker.xlsx import WorkbookError
 
 log = logging.getLogger(__name__)
 OUTPUT_FILES = ("roster_history.csv", "roster_current.csv", "changes.csv", "roster_counts.csv", "quality.csv")
-CODE_VERSION = "roster-history-1"  # bump when a change to the code changes any output
+DERIVING_MODULES = tuple(f"ice_tracker.roster.{name}" for name in (
+    "archive", "cache", "changes", "counts", "filenames", "history", "ids", "model", "normalise", "rows", "vocab",
+)) + ("ice_tracker.urls", "ice_tracker.xlsx", "ice_tracker.sources.ice287g.workbook")
 
 
 def default_roster_cache_dir() -> Path:
@@ -102,7 +104,7 @@ class Pending:
 
 
 def _chain(previous: str, roster: Roster, vocab: Vocabulary) -> str:
-    identity = [CODE_VERSION, vocab.fingerprint, previous, roster.snapshot, roster.file, roster.list,
+    identity = [code_fingerprint(*DERIVING_MODULES), vocab.fingerprint, previous, roster.snapshot, roster.file, roster.list,
                 roster.sha256, roster.fetched.isoformat() if roster.fetched else "",
                 roster.roster_date.isoformat() if roster.roster_date else "", roster.roster_date_source,
                 roster.part_of_day]
