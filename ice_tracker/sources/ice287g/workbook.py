@@ -6,12 +6,14 @@ columns are found by header text through an alias table, never by letter.
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ice_tracker.xlsx import RawSheet, WorkbookError, read_workbook
+from ice_tracker.xlsx import RawSheet, WorkbookError, _sheet_paths, cell_to_index, read_workbook
 
 # canonical column → header spellings (compared after upper-casing and squeezing non-letters).
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -26,6 +28,10 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("state", "agency")
 HEADER_SEARCH_ROWS = 25
+# An error cell (`#N/A`, `#REF!`…): calamine reads it as "", but the text is what ICE published.
+ERROR_TYPE = re.compile(rb'\bt="e"')
+CELL_REF_ATTR = re.compile(rb'\br="([A-Z]+[0-9]+)"')
+CELL_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 
 
 def header_key(value: Any) -> str:
@@ -96,6 +102,62 @@ def parse_roster(sheets: list[RawSheet]) -> RosterTable:
     raise RosterFormatError("no sheet has a roster header (needs STATE and LAW ENFORCEMENT AGENCY columns)")
 
 
+def _restore_error_cells(data: bytes, sheets: list[RawSheet]) -> None:
+    """Put error texts such as `#N/A` back where calamine left an empty string."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        paths = _sheet_paths(archive)
+        for sheet in sheets:
+            path = paths.get(sheet.name)
+            if not path:
+                continue
+            xml = archive.read(path)
+            if b't="e"' not in xml:
+                continue
+            for ref, text in _error_cells(xml):
+                r, c = cell_to_index(ref.decode())
+                if r < len(sheet.rows) and c < len(sheet.rows[r]) and sheet.rows[r][c] in ("", None):
+                    sheet.rows[r][c] = text.decode()
+
+
+def _error_cells(xml: bytes) -> list[tuple[bytes, bytes]]:
+    """(cell reference, error text) of every t="e" cell. Plain byte searches for the layout Excel
+    writes (`<c r="D18" s="28" t="e"><v>#N/A</v></c>`); anything else takes the general path."""
+    cells = []
+    position = xml.find(b' t="e"')
+    while position >= 0:
+        start = xml.rfind(b'<c r="', 0, position)
+        ref_end = xml.find(b'"', start + 6)
+        value_start = xml.find(b"<v>", position)
+        value_end = xml.find(b"</v>", value_start)
+        cell_end = xml.find(b"</c>", position)
+        if min(start, value_start, value_end, cell_end) < 0 or ref_end > position or value_end > cell_end \
+                or xml.find(b">", start, position) >= 0:
+            return _error_cells_general(xml)
+        cells.append((xml[start + 6:ref_end], xml[value_start + 3:value_end]))
+        position = xml.find(b' t="e"', position + 6)
+    return cells
+
+
+def _error_cells_general(xml: bytes) -> list[tuple[bytes, bytes]]:
+    """(cell reference, error text) of every t="e" cell, whatever the attribute order."""
+    cells = []
+    for found in ERROR_TYPE.finditer(xml):
+        start = xml.rfind(b"<", 0, found.start())  # the <c …> tag holding t="e"
+        end = xml.find(b"</c>", found.end())
+        end = len(xml) if end < 0 else end
+        ref = CELL_REF_ATTR.search(xml, start, found.start()) or CELL_REF_ATTR.search(xml, found.end(), end)
+        value = CELL_VALUE.search(xml, found.end(), end)
+        if ref and value:
+            cells.append((ref.group(1), value.group(1)))
+    return cells
+
+
 def read_roster(source: str | Path | bytes) -> RosterTable:
     """Parse a participating or pending workbook; raises WorkbookError/RosterFormatError."""
-    return parse_roster(read_workbook(source))
+    data = Path(source).read_bytes() if not isinstance(source, bytes) else source
+    sheets = read_workbook(data)
+    try:
+        _restore_error_cells(data, sheets)
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:  # values are still usable without them
+        raise WorkbookError(f"unreadable workbook: {type(exc).__name__}: {exc}") from exc
+    return parse_roster(sheets)

@@ -1,0 +1,335 @@
+"""Build the roster history outputs from every archived workbook (the step the daily job calls).
+
+Reads `<data_dir>/sheets/*/*.xlsx` and writes, under `<out_dir>` (default `<data_dir>/data`):
+roster_history.csv, roster_current.csv, changes.csv, roster_counts.csv and quality.csv.
+
+Incremental by construction. Rosters are processed in publication order; each roster's share of
+every output (a "block") is cached under a key chained from all earlier rosters, the workbook
+bytes, the rule files and the source of the deriving code, together with the id state after the newest roster.
+A daily run with one new workbook parses and processes only that workbook and re-assembles the
+outputs from cached blocks; anything else (a workbook inserted into the past, a changed rule
+file) falls back to processing every roster, which gives the same bytes. A workbook that cannot be
+read is listed in quality.csv and skipped; it never stops the run and is never touched.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from operator import attrgetter
+from pathlib import Path
+
+from ice_tracker.config import default_cache_dir
+from ice_tracker.fileio import atomic_write_text, csv_text
+from ice_tracker.roster.archive import ArchivedWorkbook, find_workbooks
+from ice_tracker.roster.cache import ParseCache, ParsedWorkbook, code_fingerprint, write_cache_file
+from ice_tracker.roster.changes import CHANGE_COLUMNS, PENDING_CHECK, diff_roster, settle_moves
+from ice_tracker.roster.counts import COUNT_COLUMNS, roster_counts
+from ice_tracker.roster.filenames import roster_date
+from ice_tracker.roster.ids import IdState, advance, assign_roster
+from ice_tracker.roster.model import HISTORY_COLUMNS, LISTS, QUALITY_COLUMNS, Roster, quality
+from ice_tracker.roster.rows import build_rows
+from ice_tracker.roster.vocab import OVERRIDES_DIR, Vocabulary, load_vocabulary
+from ice_tracker.xlsx import WorkbookError
+
+log = logging.getLogger(__name__)
+OUTPUT_FILES = ("roster_history.csv", "roster_current.csv", "changes.csv", "roster_counts.csv", "quality.csv")
+DERIVING_MODULES = tuple(f"ice_tracker.roster.{name}" for name in (
+    "archive", "cache", "changes", "counts", "filenames", "history", "ids", "model", "normalise", "rows", "vocab",
+)) + ("ice_tracker.urls", "ice_tracker.xlsx", "ice_tracker.sources.ice287g.workbook")
+
+
+def default_roster_cache_dir() -> Path:
+    return default_cache_dir() / "roster"
+
+
+def _rows_text(rows) -> str:
+    """CSV lines without a header, written exactly as fileio.csv_text writes them (values are never None here)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
+_ROW_TAIL = attrgetter(*HISTORY_COLUMNS[HISTORY_COLUMNS.index("row_number") + 1:])
+_TAILS: dict[tuple, str] = {}
+
+
+def _history_text(roster: Roster) -> str:
+    """The roster's history lines. The same agreement row recurs in every snapshot, so the part
+    after `row_number` is rendered once per distinct value and reused (byte-identical to csv)."""
+    prefix = _rows_text([[roster.snapshot, roster.file, roster.rows[0].roster_date if roster.rows else "",
+                          roster.roster_date_source, roster.list]])[:-1]
+    if len(_TAILS) > 200_000:  # a memo, not a leak, in long-lived processes
+        _TAILS.clear()
+    lines = []
+    for row in roster.rows:
+        tail = _ROW_TAIL(row)
+        text = _TAILS.get(tail)
+        if text is None:
+            text = _TAILS[tail] = _rows_text([tail])
+        lines.append(f"{prefix},{row.row_number},{text}")
+    return "".join(lines)
+
+
+@dataclass
+class Block:
+    """One roster's share of every output, as cached."""
+
+    key: str
+    snapshot: str
+    file: str
+    list: str
+    rows: int
+    ids: list[str]
+    history: str
+    quality: str
+    quality_count: int
+    counts: str
+    changes: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Pending:
+    """A roster found in the archive, before its rows are read."""
+
+    roster: Roster
+    book: ArchivedWorkbook
+    issues: list[dict]
+    key: str = ""
+
+
+def _chain(previous: str, roster: Roster, vocab: Vocabulary) -> str:
+    identity = [code_fingerprint(*DERIVING_MODULES), vocab.fingerprint, previous, roster.snapshot, roster.file, roster.list,
+                roster.sha256, roster.fetched.isoformat() if roster.fetched else "",
+                roster.roster_date.isoformat() if roster.roster_date else "", roster.roster_date_source,
+                roster.part_of_day]
+    return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
+
+
+class BlockStore:
+    """Blocks under `<cache>/blocks/<key>.json`; the id state after the newest block in `state.json`."""
+
+    def __init__(self, cache_dir: Path | None):
+        self.dir = cache_dir / "blocks" if cache_dir else None
+        self.state_file = cache_dir / "state.json" if cache_dir else None
+
+    TEXTS = ("history", "quality", "counts")  # big CSV texts go to a plain file beside the JSON
+
+    def get(self, key: str) -> Block | None:
+        if not self.dir:
+            return None
+        meta, texts = self.dir / f"{key}.json", self.dir / f"{key}.csv"
+        try:
+            data = json.loads(meta.read_text(encoding="utf-8"))
+            with open(texts, encoding="utf-8", newline="") as handle:  # keep any \r inside a cell
+                text = handle.read()
+            start = 0
+            for name, length in zip(self.TEXTS, data.pop("lengths")):
+                data[name] = text[start:start + length]
+                start += length
+            if start != len(text):
+                raise ValueError("block text does not match its lengths")
+            return Block(**data)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            log.warning("ignoring unreadable block %s: %s", meta, exc)
+            return None
+
+    def put(self, block: Block) -> None:
+        if self.dir:
+            data = {k: v for k, v in block.__dict__.items() if k not in self.TEXTS}
+            data["lengths"] = [len(getattr(block, name)) for name in self.TEXTS]
+            self._write_text(self.dir / f"{block.key}.csv", "".join(getattr(block, n) for n in self.TEXTS))
+            self._write(self.dir / f"{block.key}.json", data)  # written last: a block exists once its JSON does
+
+    def state(self, key: str) -> IdState | None:
+        """The id state saved after the roster whose key is `key` ("" = before any roster)."""
+        if not key:
+            return IdState()
+        if not self.state_file or not self.state_file.is_file():
+            return None
+        try:
+            data = json.loads(self.state_file.read_text(encoding="utf-8"))
+            return IdState.from_json(data["state"]) if data.get("key") == key else None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring unreadable id state %s: %s", self.state_file, exc)
+            return None
+
+    def put_state(self, key: str, state: IdState) -> None:
+        if self.state_file:
+            self._write(self.state_file, {"key": key, "state": state.to_json()})
+
+    @classmethod
+    def _write(cls, path: Path, payload: dict) -> None:
+        cls._write_text(path, json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+
+    @staticmethod
+    def _write_text(path: Path, text: str) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_cache_file(path, text)
+        except OSError as exc:  # a read-only cache only costs speed
+            log.warning("cannot write roster cache %s: %s", path, exc)
+
+
+def _discover(data_dir: Path) -> tuple[list[Pending], list[dict]]:
+    """Archived workbooks as rosters without rows (publication order), and issues of files that
+    cannot be rosters."""
+    found, orphans = [], []
+    for book in find_workbooks(data_dir):
+        when = roster_date(book.file, book.fetched)
+        roster = Roster(book.snapshot, book.file, book.list, book.sha256, book.fetched, when.value, when.source,
+                        when.part_of_day)
+        issues = []
+        if when.rule:
+            issues.append(quality(roster, 0, "file name", book.file, when.value.isoformat() if when.value else "",
+                                  when.rule))
+        if not book.list:
+            orphans.extend(issues + [quality(roster, 0, "file name", book.file, "", "list_unknown")])
+            log.warning("skipping %s: neither participating nor pending", book.path)
+            continue
+        found.append(Pending(roster, book, issues))
+    found.sort(key=lambda p: p.roster.order_key())
+    return found, orphans
+
+
+def _process(item: Pending, parsed: ParsedWorkbook, state: IdState, vocab: Vocabulary) -> Block:
+    """Normalise one roster, give its rows ids, compare it with its list's previous roster."""
+    roster = item.roster
+    issues = list(item.issues)
+    for header in parsed.unknown_headers:
+        issues.append(quality(roster, 0, "header", header, "", "unknown_header"))
+    issues.extend(build_rows(roster, parsed, vocab))
+    old_rows = dict(state.last.get(roster.list, {}))
+    previous = state.last_roster.get(roster.list)
+    matches = assign_roster(roster, state, vocab)
+    changes = diff_roster(roster, matches, state, vocab, old_rows, previous) if previous else []
+    advance(roster, state)
+    seen: set[str] = set()
+    for row in roster.rows:
+        if row.agreement_id in seen:
+            issues.append(quality(roster, row.row_number, "agency", row.agency, row.agreement_id,
+                                  "duplicate_agreement_row"))
+        seen.add(row.agreement_id)
+    issues.sort(key=lambda q: (q["row"], q["column"], q["rule"], str(q["raw"])))
+    return Block(
+        key=item.key, snapshot=roster.snapshot, file=roster.file, list=roster.list, rows=len(roster.rows),
+        ids=sorted(seen), history=_history_text(roster),
+        quality=_rows_text([q[c] for c in QUALITY_COLUMNS] for q in issues), quality_count=len(issues),
+        counts=_rows_text(roster_counts([roster])), changes=changes,
+    )
+
+
+def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path | None = None,
+                  overrides_dir: Path = OVERRIDES_DIR) -> dict:
+    """Bring every roster output up to date with the archive; returns a summary for the daily log."""
+    data_dir = Path(data_dir)
+    out_dir = Path(out_dir) if out_dir else data_dir / "data"
+    cache_dir = Path(cache_dir) if cache_dir else default_roster_cache_dir()
+    parse_cache, store = ParseCache(cache_dir), BlockStore(cache_dir)
+    vocab = load_vocabulary(overrides_dir)
+    items, orphans = _discover(data_dir)
+
+    blocks: list[Block] = []
+    parsed_now: dict[int, ParsedWorkbook] = {}
+    key, first_missing = "", None
+    for index, item in enumerate(items):
+        item.key = _chain(key, item.roster, vocab)
+        block = store.get(item.key) if first_missing is None else None
+        if block is None:
+            try:
+                parsed_now[index] = parse_cache.get(item.book.path, item.book.sha256)
+            except (WorkbookError, OSError) as exc:
+                orphans.extend(item.issues + [quality(item.roster, 0, "", "", "", f"workbook_unreadable: {exc}")])
+                log.error("skipping unreadable workbook %s: %s", item.book.path, exc)
+                item.key = ""
+                continue
+            first_missing = len(blocks) if first_missing is None else first_missing
+            blocks.append(None)  # type: ignore[arg-type]  # filled below
+        else:
+            blocks.append(block)
+        key = item.key
+    readable = [(i, item) for i, item in enumerate(items) if item.key]
+
+    processed = 0
+    if first_missing is not None:
+        resume_key = readable[first_missing - 1][1].key if first_missing else ""
+        state = store.state(resume_key)
+        start = first_missing
+        if state is None:  # no saved state at that point: process every roster again
+            log.info("roster history: full rebuild")
+            state, start = IdState(), 0
+        for position in range(start, len(readable)):
+            index, item = readable[position]
+            parsed = parsed_now.get(index) or parse_cache.get(item.book.path, item.book.sha256)
+            blocks[position] = _process(item, parsed, state, vocab)
+            store.put(blocks[position])
+            processed += 1
+        store.put_state(readable[-1][1].key, state)
+
+    written = _write_outputs(out_dir, blocks, orphans)
+    changes = _settled_changes(blocks)
+    summary = {
+        "snapshots": len({b.snapshot for b in blocks}),
+        "workbooks": len(blocks),
+        "rows": sum(b.rows for b in blocks),
+        "agreements": len(set().union(*(b.ids for b in blocks))) if blocks else 0,
+        "parsed": parse_cache.parsed,
+        "cache_hits": parse_cache.hits,
+        "rosters_processed": processed,
+        "quality_issues": sum(b.quality_count for b in blocks) + len(orphans),
+        "files_changed": [name for name, changed in zip(OUTPUT_FILES, written) if changed],
+        "newest_changes": _newest_changes(blocks, changes),
+    }
+    log.info("roster history: %s", summary)
+    return summary
+
+
+def _settled_changes(blocks: list[Block]) -> list[list[dict]]:
+    out = []
+    for index, block in enumerate(blocks):
+        following = next((b for b in blocks[index + 1:] if b.list == "participating"), None)
+        records = settle_moves(block.changes, set(following.ids) if following else None)
+        out.append([{k: v for k, v in r.items() if k != PENDING_CHECK} for r in records])
+    return out
+
+
+def _write_outputs(out_dir: Path, blocks: list[Block], orphans: list[dict]) -> list[bool]:
+    def header(columns) -> str:
+        return csv_text(columns, [])
+
+    by_name = sorted(blocks, key=lambda b: (b.snapshot, b.list, b.file))
+    newest = {b.list: b for b in blocks}
+    quality_parts = [((b.snapshot, b.file), b.quality) for b in blocks]
+    orphans.sort(key=lambda q: (q["snapshot"], q["file"], q["row"], q["column"], q["rule"], str(q["raw"])))
+    quality_parts += [((q["snapshot"], q["file"]), _rows_text([[q[c] for c in QUALITY_COLUMNS]])) for q in orphans]
+    quality_parts.sort(key=lambda part: part[0])
+    changes = [r for records in _settled_changes(blocks) for r in records]
+    texts = {
+        "roster_history.csv": header(HISTORY_COLUMNS) + "".join(b.history for b in by_name),
+        "roster_current.csv": header(HISTORY_COLUMNS) + "".join(newest[n].history for n in LISTS if n in newest),
+        "changes.csv": header(CHANGE_COLUMNS) + _rows_text([r[c] for c in CHANGE_COLUMNS] for r in changes),
+        "roster_counts.csv": header(COUNT_COLUMNS) + "".join(b.counts for b in blocks),
+        "quality.csv": header(QUALITY_COLUMNS) + "".join(text for _, text in quality_parts),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [atomic_write_text(out_dir / name, texts[name]) for name in OUTPUT_FILES]
+
+
+def _newest_changes(blocks: list[Block], changes: list[list[dict]]) -> dict[str, dict]:
+    """Per list: the newest roster and the count of each change kind against the one before it."""
+    out = {}
+    for name in LISTS:
+        mine = [i for i, b in enumerate(blocks) if b.list == name]
+        if not mine:
+            continue
+        newest = blocks[mine[-1]]
+        kinds = Counter(c["change"] for c in changes[mine[-1]])
+        out[name] = {"snapshot": newest.snapshot, "file": newest.file, **dict(sorted(kinds.items()))}
+    return out
