@@ -64,6 +64,17 @@ def find_dates(text: str) -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def despace(text: str) -> str:
+    """Join letters set one by one ("F e b r u a r y 2 6 , 2 0 2 5" in 2025 WSO form fields)."""
+    return re.sub(r"(?<=\b\w) (?=\w\b)", "", text)
+
+
+def dates_in(text: str) -> list[tuple[int, str]]:
+    """Dates of a signature column, read as printed, else with letter-spacing removed."""
+    text = text.replace("_", "")
+    return find_dates(text) or find_dates(despace(text))
+
+
 def revision_date(text: str) -> str:
     """The template's "Revised MM/DD/YYYY" footer: the most frequent one, earliest on a tie."""
     dates = [make_date(m["year"], m["month"], m["day"]) for m in rx(patterns()["revision"]).finditer(text)]
@@ -292,7 +303,7 @@ def parties(content: PdfContent) -> tuple[Party, Party]:
     lea_left = lea_is_left(page, words, left, right)
     lea.text, ice.text = (left, right) if lea_left else (right, left)
     for party in (lea, ice):
-        dates = find_dates(strip_footers(party.text.replace("_", "")))
+        dates = dates_in(strip_footers(party.text))
         if dates:
             party.signed, party.signed_source = dates[0][1], "text"
         party.signatory = signatory(party.text)

@@ -171,6 +171,17 @@ def ocr_page(document: pdfium.PdfDocument, page: Page, ocr: Ocr) -> Page:
     return Page(page.number, ocr_page_text(words), words, page.width, page.height, "ocr", page.is_scan)
 
 
+def root_cause(exc: BaseException) -> BaseException:
+    """The pdfminer error under pdfplumber's wrapper (kept in args or the exception chain)."""
+    seen = exc
+    for _ in range(5):
+        inner = next((a for a in seen.args if isinstance(a, BaseException)), None) or seen.__cause__ or seen.__context__
+        if inner is None:
+            break
+        seen = inner
+    return seen
+
+
 def read_pdf(path: Path, ocr: Ocr | None) -> PdfContent:
     """Text of every page of `path`; pages without a text layer are OCRed when `ocr` is given."""
     sniff(path)
@@ -187,12 +198,13 @@ def read_pdf(path: Path, ocr: Ocr | None) -> PdfContent:
                 content.pages.append(page)
                 if wants_ocr:
                     to_ocr.append(index)
-    except (PDFPasswordIncorrect, PDFEncryptionError) as exc:
-        raise PdfReadError("encrypted", f"needs a password ({type(exc).__name__})") from exc
     except PdfReadError:
         raise
     except Exception as exc:  # pdfminer raises many unrelated types on damaged files
-        raise PdfReadError("corrupt", f"{type(exc).__name__}: {exc}"[:300]) from exc
+        cause = root_cause(exc)
+        if isinstance(cause, (PDFPasswordIncorrect, PDFEncryptionError)):
+            raise PdfReadError("encrypted", f"needs a password ({type(cause).__name__})") from exc
+        raise PdfReadError("corrupt", f"{type(cause).__name__}: {cause}"[:300]) from exc
     if not content.pages:
         raise PdfReadError("corrupt", "no pages")
     if to_ocr:
