@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -70,6 +71,7 @@ class PdfContent:
     pages: list[Page]
     form_fields: list[FormField] = field(default_factory=list)
     signatures: list[DigitalSignature] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=lambda: {"text": 0.0, "ocr": 0.0})  # for the bench/log
 
     @property
     def text(self) -> str:
@@ -185,6 +187,7 @@ def root_cause(exc: BaseException) -> BaseException:
 def read_pdf(path: Path, ocr: Ocr | None) -> PdfContent:
     """Text of every page of `path`; pages without a text layer are OCRed when `ocr` is given."""
     sniff(path)
+    started = time.perf_counter()
     content = PdfContent(pages=[])
     to_ocr: list[int] = []
     try:
@@ -207,6 +210,7 @@ def read_pdf(path: Path, ocr: Ocr | None) -> PdfContent:
         raise PdfReadError("corrupt", f"{type(cause).__name__}: {cause}"[:300]) from exc
     if not content.pages:
         raise PdfReadError("corrupt", "no pages")
+    content.seconds["text"] += time.perf_counter() - started
     if to_ocr:
         if ocr is None:
             for index in to_ocr:
@@ -218,6 +222,7 @@ def read_pdf(path: Path, ocr: Ocr | None) -> PdfContent:
 
 def ocr_pages(path: Path, content: PdfContent, indexes: list[int], ocr: Ocr) -> None:
     """OCR the pages at `indexes` in place (a PDF pdfium cannot open marks them ocr_failed)."""
+    started = time.perf_counter()
     try:
         document = pdfium.PdfDocument(path)
     except pdfium.PdfiumError as exc:
@@ -232,10 +237,11 @@ def ocr_pages(path: Path, content: PdfContent, indexes: list[int], ocr: Ocr) -> 
             content.pages[index] = ocr_page(document, content.pages[index], ocr)
     finally:
         document.close()
+        content.seconds["ocr"] += time.perf_counter() - started
 
 
 def reread_page(path: Path, content: PdfContent, number: int, ocr: Ocr) -> PdfContent | None:
     """A copy of `content` whose page `number` is OCRed instead of taken from its text layer."""
-    copy = PdfContent(pages=list(content.pages), form_fields=content.form_fields, signatures=content.signatures)
+    copy = PdfContent(list(content.pages), content.form_fields, content.signatures, dict(content.seconds))
     ocr_pages(path, copy, [number - 1], ocr)
     return copy if copy.pages[number - 1].source == "ocr" else None

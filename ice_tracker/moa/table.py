@@ -68,8 +68,8 @@ def scan_archive(data_dir: Path) -> dict[str, ArchivedPdf]:
     return found
 
 
-def process(data_dir: Path, out_dir: Path, item: ArchivedPdf, ocr: Ocr | None) -> dict[str, Any]:
-    """Read one distinct PDF, write its text file, return its metadata row."""
+def process(data_dir: Path, out_dir: Path, item: ArchivedPdf, ocr: Ocr | None, stats: dict[str, float]) -> dict[str, Any]:
+    """Read one distinct PDF, write its text file, return its metadata row (`stats` += timings)."""
     row: dict[str, Any] = {"sha256": item.sha256, "status": "ok", "error": "", "extractor": EXTRACTOR_VERSION}
     try:
         content = read_pdf(data_dir / item.paths[0], ocr)
@@ -81,6 +81,10 @@ def process(data_dir: Path, out_dir: Path, item: ArchivedPdf, ocr: Ocr | None) -
     fields = extract_fields(content, names)
     if ocr is not None and not (fields["lea_signed"] and fields["ice_signed"]):
         content = fill_dates_by_ocr(data_dir / item.paths[0], content, fields, names, ocr)
+    stats["text_pages"] += sum(1 for p in content.pages if p.source != "ocr")
+    stats["ocr_pages"] += sum(1 for p in content.pages if p.source == "ocr")
+    stats["text_seconds"] += content.seconds["text"]
+    stats["ocr_seconds"] += content.seconds["ocr"]
     text = content.text
     atomic_write_text(out_dir / TEXT_DIR / f"{item.sha256}.txt", text)
     row.update(
@@ -142,13 +146,14 @@ def run_moa(
     previous = {row["sha256"]: row for row in read_dict_csv(out_dir / METADATA) if row.get("sha256")}
     rows: list[dict[str, Any]] = []
     processed = failed = 0
+    stats = {"text_pages": 0.0, "text_seconds": 0.0, "ocr_pages": 0.0, "ocr_seconds": 0.0}
     for sha in sorted(archive):
         item = archive[sha]
         cached = previous.get(sha)
         if is_cached(cached, out_dir, ocr):
             row: dict[str, Any] = dict(cached or {})
         else:
-            row = process(data_dir, out_dir, item, ocr)
+            row = process(data_dir, out_dir, item, ocr, stats)
             processed += 1
             failed += row["status"] != "ok"
         row.update(
@@ -162,7 +167,11 @@ def run_moa(
         "failed": failed,
         "failed_total": sum(1 for r in rows if r.get("status") != "ok"),
         "ocr": f"tesseract {ocr.version}" if ocr else "unavailable",
-        "ocr_pages": sum(int(r.get("ocr_pages") or 0) for r in rows),
+        "ocr_pages_total": sum(int(r.get("ocr_pages") or 0) for r in rows),
+        "read_text_pages": int(stats["text_pages"]),
+        "read_text_seconds": round(stats["text_seconds"], 2),
+        "read_ocr_pages": int(stats["ocr_pages"]),
+        "read_ocr_seconds": round(stats["ocr_seconds"], 2),
         "ocr_unavailable": sum(1 for r in rows if r.get("ocr") == "unavailable"),
         "metadata_changed": changed,
         "seconds": round(time.monotonic() - started, 1),
