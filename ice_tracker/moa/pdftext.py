@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 MIN_TEXT_CHARS = 50
 MIN_TEXT_CHARS_ON_IMAGE = 400
 BIG_IMAGE_SHARE = 0.5
+SIGNATURE_HINT = re.compile(r"By\s+signing|\bDate\s*[:;]|\bSignature\s*[:;]", re.IGNORECASE)
 
 
 class PdfReadError(Exception):
@@ -152,10 +153,12 @@ def needs_ocr(text: str, is_scan: bool) -> bool:
 
 def text_layer_page(page: pdfplumber.page.Page, number: int) -> tuple[Page, bool]:
     text = decode_cids(page.extract_text() or "")
-    words = [
-        Word(decode_cids(w["text"]), float(w["x0"]), float(w["x1"]), float(w["top"]), float(w["bottom"]))
-        for w in page.extract_words()
-    ]
+    words = []
+    if SIGNATURE_HINT.search(text):  # positions are only needed where a signature block may be
+        words = [
+            Word(decode_cids(w["text"]), float(w["x0"]), float(w["x1"]), float(w["top"]), float(w["bottom"]))
+            for w in page.extract_words()
+        ]
     is_scan = has_big_image(page)
     page_text = Page(number, text, words, float(page.width), float(page.height), "text", is_scan)
     return page_text, needs_ocr(text, is_scan)

@@ -81,7 +81,7 @@ def process(data_dir: Path, out_dir: Path, item: ArchivedPdf, ocr: Ocr | None, s
     fields = extract_fields(content, names)
     if ocr is not None and not (fields["lea_signed"] and fields["ice_signed"]):
         content = fill_dates_by_ocr(data_dir / item.paths[0], content, fields, names, ocr)
-    stats["text_pages"] += sum(1 for p in content.pages if p.source != "ocr")
+    stats["text_pages"] += len(content.pages)  # every page goes through the text-layer pass
     stats["ocr_pages"] += sum(1 for p in content.pages if p.source == "ocr")
     stats["text_seconds"] += content.seconds["text"]
     stats["ocr_seconds"] += content.seconds["ocr"]
