@@ -90,3 +90,19 @@ def test_revision_date_is_the_most_common_footer() -> None:
 )
 def test_clean_name(raw: str, name: str, city_state: str) -> None:
     assert clean_name(raw) == (name, city_state)
+
+
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [
+        ("For the LEA:\nDate: ___\nName: ____V_e_n_t_ _C_r_a_w_f_o_r_d_ ____\nTitle: Sheriff__ ____", "Vent Crawford, Sheriff"),
+        ("For ICE:\nName: Caleb Vitello\nTitle: ____A__c_ti_n_g_ D__ir_e_c_t_o_r ____", "Caleb Vitello, Acting Director"),
+        ("Dennis J. Quakenbush II\nName:\nSheriff\nTitle:", "Dennis J. Quakenbush II, Sheriff"),  # typed above the label
+        ("Date: 6-1-2020\nKevin Bascue\n7", "Kevin Bascue"),  # a page number is no title
+        ("Signature: jh\nTitle: __\nName: fe Y", ""),  # pen strokes read by OCR: nothing
+    ],
+)
+def test_signatory(column: str, expected: str) -> None:
+    from ice_tracker.moa.fields import signatory
+
+    assert signatory(column) == expected

@@ -260,36 +260,59 @@ def strip_footers(text: str) -> str:
 LABEL = re.compile(r"^(Name|Title|Date|Signature|Agency)\s*[:;.,]?", FLAGS)
 
 
+def meaningful(value: str) -> bool:
+    """At least one real word (3+ letters): OCR of a pen signature gives "jh", "fe Y"."""
+    return re.search(r"[A-Za-z]{3}", value) is not None and not LABEL.match(value)
+
+
+def rejoin_letters(line: str) -> str:
+    """Undo letter-spaced fill-ins ("A c ti n g D ir e c t o r" → "Acting Director")."""
+    tokens = re.sub(r"\s+-\s+", " ", line).split()
+    if len(tokens) < 4 or sum(len(t) <= 3 for t in tokens) * 3 < len(tokens) * 2:
+        return line
+    words: list[str] = []
+    for token in tokens:
+        if words and token[:1].islower():
+            words[-1] += token
+        else:
+            words.append(token)
+    return " ".join(words)
+
+
 def labelled(lines: list[str], label: str) -> str:
     """The value of "Label:" - on its line, or on the line just above when typed higher up."""
     for i, line in enumerate(lines):
         match = LABEL.match(line)
         if not match or match.group(1).lower() != label:
             continue
-        value = line[match.end() :].strip(" -_")
-        if re.search(r"[A-Za-z]{2}", value) and not LABEL.match(value):
+        value = line[match.end() :].strip(" -")
+        if meaningful(value):
             return value
-        if i and not LABEL.match(lines[i - 1]) and re.search(r"[A-Za-z]{2}", lines[i - 1]):
-            return lines[i - 1].strip(" -_")
+        if i and meaningful(lines[i - 1]):
+            return lines[i - 1].strip(" -")
     return ""
 
 
 def signatory(text: str) -> str:
-    """"Name, Title" from a signature column ("Name:"/"Title:" lines, or the typed name block)."""
-    lines = [squeeze(line.replace("_", " ")) for line in text.splitlines()]
+    """"Name, Title" from a signature column ("Name:"/"Title:" lines, or the typed name block).
+
+    Underscores are removed, not spaced: fill-ins typed over a blank line come out as
+    "_V_e_n_t_ _C_r_a_w_f_o_r_d_", where the underscores sit between the letters.
+    """
+    lines = [rejoin_letters(squeeze(line.replace("_", ""))) for line in text.splitlines()]
     lines = [line for line in lines if line]
     name, title = labelled(lines, "name"), labelled(lines, "title")
     if not name:
         person = re.compile(r"^[A-Z][A-Za-z.'\-]*(?:\s+[A-Z][A-Za-z.'\-]*){1,3}$")
         bad = rx(patterns()["signature"]["not_a_name"])
         for i, line in enumerate(lines):
-            if person.match(line) and not bad.search(line):
+            if person.match(line) and not bad.search(line) and not line.isupper() and meaningful(line):
                 name = line
-                if not title and i + 1 < len(lines) and not LABEL.match(lines[i + 1]):
+                if not title and i + 1 < len(lines) and meaningful(lines[i + 1]):
                     title = lines[i + 1]
                 break
-    name = re.sub(r"[_|]+", "", name).strip()
-    title = re.sub(r"[_|]+", "", title).strip()
+    name = re.sub(r"[|]+", "", name).strip()
+    title = re.sub(r"[|]+", "", title).strip()
     return ", ".join(part for part in (name, title) if part)
 
 
