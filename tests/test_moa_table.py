@@ -115,3 +115,16 @@ def test_empty_archive_gives_an_empty_table(tmp_path: Path) -> None:
     summary = run_moa(tmp_path, tesseract=MISSING)
     assert summary["pdfs"] == 0
     assert read_rows(tmp_path) == []
+
+
+def test_manifest_hash_is_used_only_while_the_size_matches(tmp_path: Path) -> None:
+    from ice_tracker.moa.table import scan_archive
+
+    files = archive(tmp_path)
+    rel = next(iter(files))
+    fake = "f" * 64
+    header = "path,kind,source_url,sha256,bytes,fetched_at,etag,last_modified,content_type,state,agency\n"
+    (tmp_path / "manifest.csv").write_text(header + f"{rel},agreement,,{fake},{len(files[rel])},,,,,,\n", encoding="utf-8")
+    assert rel in scan_archive(tmp_path)[fake].paths  # trusted: no re-hash of archived bytes
+    (tmp_path / "manifest.csv").write_text(header + f"{rel},agreement,,{fake},1,,,,,,\n", encoding="utf-8")
+    assert fake not in scan_archive(tmp_path)

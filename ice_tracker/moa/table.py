@@ -49,6 +49,14 @@ def join(values: Iterable[str]) -> str:
     return ";".join(sorted({v for v in values if v}))
 
 
+def known_sha(row: dict[str, str], path: Path) -> str:
+    """The manifest's sha256 for `path`, trusted only while the file still has the recorded size."""
+    sha, size = row.get("sha256", ""), row.get("bytes", "")
+    if len(sha) == 64 and size.isdigit() and int(size) == path.stat().st_size:
+        return sha
+    return ""
+
+
 def scan_archive(data_dir: Path) -> dict[str, ArchivedPdf]:
     """Every PDF under `agreements/`, grouped by sha256; the manifest (if any) adds provenance."""
     manifest = {row.get("path", ""): row for row in read_dict_csv(data_dir / "manifest.csv")}
@@ -58,7 +66,7 @@ def scan_archive(data_dir: Path) -> dict[str, ArchivedPdf]:
     for path in files:
         rel = path.relative_to(data_dir).as_posix()
         row = manifest.get(rel, {})
-        sha = row.get("sha256") or sha256_file(path)
+        sha = known_sha(row, path) or sha256_file(path)
         item = found.setdefault(sha, ArchivedPdf(sha))
         item.paths.append(rel)
         parts = PurePosixPath(rel).parts  # agreements/<run>/<STATE>/<Agency>/<file>
