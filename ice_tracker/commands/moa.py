@@ -12,7 +12,7 @@ HELP = "extract text and metadata (model, agency, signing dates) from archived M
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, default=None, help="archive root holding agreements/ (default: %(default)s → config)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="archive root holding agreements/ and manifest.csv (default: $ICE_TRACKER_DATA_DIR, else the repository root)")
     parser.add_argument("--out-dir", type=Path, default=None, help="where data/moa_metadata.csv and data/moa_text/ go (default: the data dir)")
     parser.add_argument("--tesseract", default=None, help="Tesseract binary (default: $ICE_TRACKER_TESSERACT, then PATH)")
     parser.add_argument("--dpi", type=int, default=None, help="render resolution for OCR (default 200)")
