@@ -1,0 +1,107 @@
+"""Bench for step 6: MOA field accuracy against the hand labels, and pages per second.
+
+Runs the whole `moa` step on the 17 real fixture PDFs (OCR included) into a temporary folder,
+prints field accuracy split by text-layer vs scanned PDFs, then throughput for text-layer pages
+and OCR pages next to a naive baseline (pdfplumber `extract_text` on every page; Tesseract
+`image_to_string` at 300 dpi with its default threads), then the cost of an incremental re-run.
+
+    python bench/bench_moa.py [--fixtures ../shared/fixtures/ice287g] [--baseline-ocr-pages 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pdfplumber
+import pypdfium2 as pdfium
+import pytesseract
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from ice_tracker.fileio import read_dict_csv  # noqa: E402
+from ice_tracker.moa import run_moa  # noqa: E402
+from ice_tracker.moa.evaluate import FIELDS, accuracy, format_table  # noqa: E402
+from ice_tracker.moa.ocr import find_tesseract  # noqa: E402
+
+LABELS = REPO / "tests" / "data" / "moa_labels.csv"
+
+
+def naive_text(pdfs: list[Path]) -> tuple[int, float]:
+    start, pages = time.perf_counter(), 0
+    for path in pdfs:
+        with pdfplumber.open(path) as pdf:
+            for page in pdf.pages:
+                page.extract_text()
+                pages += 1
+    return pages, time.perf_counter() - start
+
+
+def naive_ocr(pages: list[tuple[Path, int]]) -> tuple[int, float]:
+    start = time.perf_counter()
+    for path, index in pages:
+        image = pdfium.PdfDocument(path)[index].render(scale=300 / 72).to_pil()
+        pytesseract.image_to_string(image)
+    return len(pages), time.perf_counter() - start
+
+
+def rate(pages: int, seconds: float) -> str:
+    return f"{pages / seconds:6.2f} pages/s ({pages} pages, {seconds:5.1f} s)" if seconds else "      n/a"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fixtures", type=Path, default=REPO.parent / "shared" / "fixtures" / "ice287g")
+    parser.add_argument("--baseline-ocr-pages", type=int, default=6, help="pages OCRed by the naive baseline (slow)")
+    args = parser.parse_args()
+    pdfs = sorted((args.fixtures / "agreements").rglob("*.pdf"))
+    if not pdfs:
+        print(f"no PDFs under {args.fixtures}/agreements", file=sys.stderr)
+        return 2
+    labels = list(csv.DictReader(open(LABELS, newline="", encoding="utf-8")))
+    ocr = find_tesseract()
+    print(f"{len(pdfs)} PDFs; OCR: {('tesseract ' + ocr.version + f' at {ocr.dpi} dpi') if ocr else 'unavailable'}")
+
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        summary = run_moa(args.fixtures, Path(out))
+        full = time.perf_counter() - start
+        rows = read_dict_csv(Path(out) / "data" / "moa_metadata.csv")
+        start = time.perf_counter()
+        again = run_moa(args.fixtures, Path(out))
+        rerun = time.perf_counter() - start
+
+    print(f"\nfull run: {full:.1f} s, {summary['processed']} PDFs, {summary['read_ocr_pages']} OCR pages, {summary['failed']} failures")
+    print(f"re-run (incremental): {rerun:.2f} s, {again['processed']} PDFs read again\n")
+    result = accuracy(rows, labels)
+    print("Field accuracy vs hand labels (tests/data/moa_labels.csv):")
+    print(format_table(result))
+    printed = [lab for lab in labels if lab["lea_signed_how"] not in ("handwritten",)]
+    machine = accuracy(rows, printed)
+    print("\nSame, leaving out the handwritten LEA dates (Tesseract does not read handwriting):")
+    print(format_table(machine))
+    print("\nWrong or missing values:")
+    for name, field, got, want in result["all"]["wrong"]:  # type: ignore[misc]
+        print(f"  {name:<55} {field:<11} got {got or '(blank)':<28} want {want or '(blank)'}")
+
+    print("\nThroughput (ours, from the full run above, vs naive baseline):")
+    base_pages, base_time = naive_text(pdfs)
+    print(f"  text layer  ours  {rate(summary['read_text_pages'], summary['read_text_seconds'])}   (text + words + form fields + signatures)")
+    print(f"  text layer  naive {rate(base_pages, base_time)}   (pdfplumber extract_text only, every page)")
+    if ocr is not None:
+        scans = [p for p in pdfs if any(lab["file"] == p.name and lab["kind"] == "scanned" for lab in labels)]
+        sample = [(path, i) for path in scans for i in range(2)][: args.baseline_ocr_pages]
+        naive_n, naive_t = naive_ocr(sample)
+        print(f"  OCR         ours  {rate(summary['read_ocr_pages'], summary['read_ocr_seconds'])}   ({ocr.dpi} dpi, 1 thread, words with positions)")
+        print(f"  OCR         naive {rate(naive_n, naive_t)}   (300 dpi image_to_string, default threads, {len(sample)} scanned pages)")
+    assert all(f in result["all"] for f in FIELDS)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,27 @@
+"""`moa`: text and metadata of every archived agreement PDF (OCR for scans)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ice_tracker.config import default_data_dir
+
+HELP = "extract text and metadata (model, agency, signing dates) from archived MOA PDFs, OCR for scans"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=None, help="archive root holding agreements/ and manifest.csv (default: $ICE_TRACKER_DATA_DIR, else the repository root)")
+    parser.add_argument("--out-dir", type=Path, default=None, help="where data/moa_metadata.csv and data/moa_text/ go (default: the data dir)")
+    parser.add_argument("--tesseract", default=None, help="Tesseract binary (default: $ICE_TRACKER_TESSERACT, then PATH)")
+    parser.add_argument("--dpi", type=int, default=None, help="render resolution for OCR (default 200)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ice_tracker.moa import run_moa
+
+    data_dir = args.data_dir or default_data_dir()
+    summary = run_moa(data_dir, args.out_dir, tesseract=args.tesseract, dpi=args.dpi)
+    print(json.dumps(summary, sort_keys=True))
+    return 0

@@ -1,0 +1,5 @@
+"""Agreement PDFs → full text and one metadata row per distinct PDF (step 6)."""
+
+from ice_tracker.moa.table import run_moa
+
+__all__ = ["run_moa"]

@@ -1,0 +1,84 @@
+"""Tesseract OCR for pages that have no text layer, detected at run time.
+
+Tesseract is an optional system program (Debian `tesseract-ocr`). When it is missing the run goes
+on and the metadata says `ocr = unavailable`, so an archive without it still gets text-layer
+PDFs done and can be re-run later. The binary can be chosen with `$ICE_TRACKER_TESSERACT` (or a
+parameter), which is also how the tests exercise the missing-binary path for real.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+
+import pytesseract
+from PIL import Image
+
+from ice_tracker.moa.words import Word
+
+log = logging.getLogger(__name__)
+
+TESSERACT_ENV = "ICE_TRACKER_TESSERACT"
+DEFAULT_DPI = 200
+# One thread per Tesseract call: the machine is shared and pages are OCRed one after another.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
+class OcrError(RuntimeError):
+    """Tesseract ran but failed on a page (bad image, crash, timeout)."""
+
+
+@dataclass(frozen=True)
+class Ocr:
+    """A located Tesseract binary and the settings every page is read with."""
+
+    command: str
+    version: str
+    dpi: int = DEFAULT_DPI
+    lang: str = "eng"
+    timeout: float = 120.0
+
+    def words(self, image: Image.Image, scale: float) -> list[Word]:
+        """OCR one page image into words placed in PDF points (`scale` = pixels per point)."""
+        pytesseract.pytesseract.tesseract_cmd = self.command
+        try:
+            data = pytesseract.image_to_data(
+                image, lang=self.lang, config="--psm 3", output_type=pytesseract.Output.DICT, timeout=self.timeout
+            )
+        except (pytesseract.TesseractError, RuntimeError, OSError) as exc:
+            raise OcrError(str(exc)) from exc
+        words: list[Word] = []
+        for i, text in enumerate(data["text"]):
+            text = (text or "").strip()
+            if not text or float(data["conf"][i]) < 0:
+                continue
+            left, top = data["left"][i] / scale, data["top"][i] / scale
+            words.append(
+                Word(
+                    text=text,
+                    x0=left,
+                    x1=left + data["width"][i] / scale,
+                    top=top,
+                    bottom=top + data["height"][i] / scale,
+                    line=(data["block_num"][i], data["par_num"][i], data["line_num"][i]),
+                )
+            )
+        return words
+
+
+def find_tesseract(command: str | None = None, dpi: int = DEFAULT_DPI) -> Ocr | None:
+    """The usable Tesseract (parameter, then $ICE_TRACKER_TESSERACT, then PATH), or None."""
+    wanted = command or os.environ.get(TESSERACT_ENV) or "tesseract"
+    resolved = shutil.which(wanted)
+    if resolved is None:
+        log.warning("tesseract not found (%s): scanned pages will not be read (ocr = unavailable)", wanted)
+        return None
+    pytesseract.pytesseract.tesseract_cmd = resolved
+    try:
+        version = str(pytesseract.get_tesseract_version())
+    except (pytesseract.TesseractNotFoundError, pytesseract.TesseractError, OSError) as exc:
+        log.warning("tesseract at %s does not run (%s): ocr = unavailable", resolved, exc)
+        return None
+    return Ocr(command=resolved, version=version, dpi=dpi)

@@ -1,0 +1,250 @@
+"""One agreement PDF → its text, page by page: the text layer where there is one, OCR where not.
+
+Also keeps what a viewer shows but the text layer lacks: filled-in form fields (some 2025 MOAs
+carry the agency name and signing dates only as AcroForm values) and the date of each digital
+signature (a 2020 MOA whose ICE date exists only in the signature dictionary).
+Bad files raise `PdfReadError` with a kind (not_pdf / encrypted / corrupt), never anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pdfplumber
+import pypdfium2 as pdfium
+from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+from pdfminer.utils import decode_text
+
+from ice_tracker.moa.ocr import Ocr, OcrError
+from ice_tracker.moa.words import Word, decode_cids, ocr_page_text
+
+log = logging.getLogger(__name__)
+
+# A page "has a text layer" when it carries at least this many visible characters; a page that is
+# one big image with only a few typed-in words (a scan with a stamped name) is OCRed as a whole.
+MIN_TEXT_CHARS = 50
+MIN_TEXT_CHARS_ON_IMAGE = 400
+BIG_IMAGE_SHARE = 0.5
+SIGNATURE_HINT = re.compile(r"By\s+signing|\bDate\s*[:;]|\bSignature\s*[:;]", re.IGNORECASE)
+
+
+class PdfReadError(Exception):
+    """A file that cannot be read as an agreement: kind is not_pdf, encrypted or corrupt."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+
+
+@dataclass
+class Page:
+    number: int
+    text: str
+    words: list[Word]
+    width: float
+    height: float
+    source: str  # text | ocr | none (needed OCR, none available) | ocr_failed
+    is_scan: bool = False  # one image covers most of the page (a scan, maybe with an OCR layer)
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    value: str
+    page: int
+
+
+@dataclass(frozen=True)
+class DigitalSignature:
+    signer: str
+    date: str  # ISO date of the signing time
+    page: int
+    x0: float
+
+
+@dataclass
+class PdfContent:
+    pages: list[Page]
+    form_fields: list[FormField] = field(default_factory=list)
+    signatures: list[DigitalSignature] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=lambda: {"text": 0.0, "ocr": 0.0})  # for the bench/log
+
+    @property
+    def text(self) -> str:
+        return "".join(f"\f[page {p.number}]\n{p.text}\n" for p in self.pages).lstrip("\f")
+
+    @property
+    def text_layer(self) -> bool:
+        """True when at least half the pages carry their own text (False = a scan)."""
+        with_text = sum(1 for p in self.pages if p.source == "text")
+        return bool(self.pages) and with_text * 2 >= len(self.pages)
+
+    @property
+    def ocr_status(self) -> str:
+        sources = {p.source for p in self.pages}
+        if "ocr_failed" in sources:
+            return "failed"
+        if "none" in sources:
+            return "unavailable"
+        return "used" if "ocr" in sources else "not_needed"
+
+
+def sniff(path: Path) -> None:
+    """Reject what is not a PDF at all (an HTML error page saved as .pdf, an empty file)."""
+    with open(path, "rb") as handle:
+        head = handle.read(1024)
+    if not head:
+        raise PdfReadError("not_pdf", "empty file")
+    if b"%PDF-" not in head:
+        lowered = head.lstrip()[:200].lower()
+        what = "HTML page" if lowered.startswith((b"<!doctype html", b"<html")) or b"<html" in lowered else "no %PDF header"
+        raise PdfReadError("not_pdf", what)
+
+
+def pdf_string(value: object) -> str:
+    if isinstance(value, bytes):
+        return decode_text(value).strip()
+    return str(value).strip() if isinstance(value, str) else ""
+
+
+PDF_DATE = re.compile(r"D:(\d{4})(\d{2})(\d{2})")
+
+
+def widgets(page: pdfplumber.page.Page, number: int) -> tuple[list[FormField], list[DigitalSignature], list[Word]]:
+    """Filled form fields and digital signatures on one page, plus the field values as words."""
+    fields: list[FormField] = []
+    signatures: list[DigitalSignature] = []
+    words: list[Word] = []
+    for annot in page.annots:
+        data = annot.get("data") or {}
+        value = data.get("V")
+        name = pdf_string(data.get("T"))
+        if isinstance(value, dict):  # a signature value dictionary
+            when = PDF_DATE.search(pdf_string(value.get("M")))
+            if when:
+                iso = "-".join(when.groups())
+                signatures.append(DigitalSignature(pdf_string(value.get("Name")), iso, number, float(annot["x0"])))
+            continue
+        text = pdf_string(value)
+        if not text:
+            continue
+        fields.append(FormField(name, text, number))
+        words.append(Word(text, float(annot["x0"]), float(annot["x1"]), float(annot["top"]), float(annot["bottom"])))
+    return fields, signatures, words
+
+
+def has_big_image(page: pdfplumber.page.Page) -> bool:
+    area = float(page.width * page.height) or 1.0
+    return any(
+        (float(im["x1"]) - float(im["x0"])) * (float(im["bottom"]) - float(im["top"])) >= BIG_IMAGE_SHARE * area
+        for im in page.images
+    )
+
+
+def needs_ocr(text: str, is_scan: bool) -> bool:
+    visible = len(re.sub(r"\s+", "", text))
+    return visible < MIN_TEXT_CHARS or (is_scan and visible < MIN_TEXT_CHARS_ON_IMAGE)
+
+
+def text_layer_page(page: pdfplumber.page.Page, number: int) -> tuple[Page, bool]:
+    text = decode_cids(page.extract_text() or "")
+    words = []
+    if SIGNATURE_HINT.search(text):  # positions are only needed where a signature block may be
+        words = [
+            Word(decode_cids(w["text"]), float(w["x0"]), float(w["x1"]), float(w["top"]), float(w["bottom"]))
+            for w in page.extract_words()
+        ]
+    is_scan = has_big_image(page)
+    page_text = Page(number, text, words, float(page.width), float(page.height), "text", is_scan)
+    return page_text, needs_ocr(text, is_scan)
+
+
+def ocr_page(document: pdfium.PdfDocument, page: Page, ocr: Ocr) -> Page:
+    """Replace a page's text by Tesseract's reading of the rendered page (form values drawn)."""
+    scale = ocr.dpi / 72.0
+    try:
+        image = document[page.number - 1].render(scale=scale, may_draw_forms=True).to_pil().convert("L")
+        words = ocr.words(image, scale)
+    except (OcrError, pdfium.PdfiumError) as exc:
+        log.warning("OCR failed on page %d: %s", page.number, exc)
+        return Page(page.number, page.text, page.words, page.width, page.height, "ocr_failed", page.is_scan)
+    return Page(page.number, ocr_page_text(words), words, page.width, page.height, "ocr", page.is_scan)
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """The pdfminer error under pdfplumber's wrapper (kept in args or the exception chain)."""
+    seen = exc
+    for _ in range(5):
+        inner = next((a for a in seen.args if isinstance(a, BaseException)), None) or seen.__cause__ or seen.__context__
+        if inner is None:
+            break
+        seen = inner
+    return seen
+
+
+def read_pdf(path: Path, ocr: Ocr | None) -> PdfContent:
+    """Text of every page of `path`; pages without a text layer are OCRed when `ocr` is given."""
+    sniff(path)
+    started = time.perf_counter()
+    content = PdfContent(pages=[])
+    to_ocr: list[int] = []
+    try:
+        with pdfplumber.open(path) as pdf:
+            for index, plumber_page in enumerate(pdf.pages):
+                page, wants_ocr = text_layer_page(plumber_page, index + 1)
+                fields, signatures, field_words = widgets(plumber_page, index + 1)
+                page.words.extend(field_words)
+                content.form_fields.extend(fields)
+                content.signatures.extend(signatures)
+                content.pages.append(page)
+                if wants_ocr:
+                    to_ocr.append(index)
+    except PdfReadError:
+        raise
+    except Exception as exc:  # pdfminer raises many unrelated types on damaged files
+        cause = root_cause(exc)
+        if isinstance(cause, (PDFPasswordIncorrect, PDFEncryptionError)):
+            raise PdfReadError("encrypted", f"needs a password ({type(cause).__name__})") from exc
+        raise PdfReadError("corrupt", f"{type(cause).__name__}: {cause}"[:300]) from exc
+    if not content.pages:
+        raise PdfReadError("corrupt", "no pages")
+    content.seconds["text"] += time.perf_counter() - started
+    if to_ocr:
+        if ocr is None:
+            for index in to_ocr:
+                content.pages[index] = replace(content.pages[index], source="none")
+        else:
+            ocr_pages(path, content, to_ocr, ocr)
+    return content
+
+
+def ocr_pages(path: Path, content: PdfContent, indexes: list[int], ocr: Ocr) -> None:
+    """OCR the pages at `indexes` in place (a PDF pdfium cannot open marks them ocr_failed)."""
+    started = time.perf_counter()
+    try:
+        document = pdfium.PdfDocument(path)
+    except pdfium.PdfiumError as exc:
+        log.warning("cannot render %s for OCR: %s", path, exc)
+        for index in indexes:
+            content.pages[index] = replace(content.pages[index], source="ocr_failed")
+        return
+    try:
+        if content.form_fields:
+            document.init_forms()
+        for index in indexes:
+            content.pages[index] = ocr_page(document, content.pages[index], ocr)
+    finally:
+        document.close()
+        content.seconds["ocr"] += time.perf_counter() - started
+
+
+def reread_page(path: Path, content: PdfContent, number: int, ocr: Ocr) -> PdfContent | None:
+    """A copy of `content` whose page `number` is OCRed instead of taken from its text layer."""
+    copy = PdfContent(list(content.pages), content.form_fields, content.signatures, dict(content.seconds))
+    ocr_pages(path, copy, [number - 1], ocr)
+    return copy if copy.pages[number - 1].source == "ocr" else None

@@ -1,0 +1,188 @@
+"""The archive's agreement PDFs → `data/moa_text/<sha256>.txt` + `data/moa_metadata.csv`.
+
+Identity is the content hash: one row per distinct PDF, listing every archived path of those
+bytes. The metadata CSV and the text files are the cache: a PDF already processed (same sha256,
+same extractor version) is not read again, except that PDFs left unread for want of Tesseract are
+retried once it is available. A bad file becomes a row with its error, never a stopped run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ice_tracker.fileio import atomic_write_text, read_dict_csv, sha256_file, write_dict_csv
+from ice_tracker.moa.fields import extract_fields, signature_page
+from ice_tracker.moa.ocr import DEFAULT_DPI, Ocr, find_tesseract
+from ice_tracker.moa.pdftext import PdfContent, PdfReadError, read_pdf, reread_page
+
+log = logging.getLogger(__name__)
+
+# Bump when extraction changes so that cached rows are recomputed on the next run.
+EXTRACTOR_VERSION = "1"
+METADATA = PurePosixPath("data/moa_metadata.csv")
+TEXT_DIR = PurePosixPath("data/moa_text")
+COLUMNS = [
+    "sha256", "paths", "states", "agencies", "source_urls", "status", "error",
+    "pages", "text_layer", "ocr", "ocr_pages", "chars",
+    "model", "model_source", "lea_name", "lea_name_source", "lea_city_state",
+    "lea_signed", "ice_signed", "lea_signed_source", "ice_signed_source", "lea_signatory", "ice_signatory",
+    "revision_date", "extractor",
+]  # fmt: skip
+RETRY_OCR = {"unavailable", "failed"}
+
+
+@dataclass
+class ArchivedPdf:
+    sha256: str
+    paths: list[str] = field(default_factory=list)  # relative to the data dir, POSIX
+    states: set[str] = field(default_factory=set)
+    agencies: set[str] = field(default_factory=set)
+    source_urls: set[str] = field(default_factory=set)
+
+
+def join(values: Iterable[str]) -> str:
+    return ";".join(sorted({v for v in values if v}))
+
+
+def known_sha(row: dict[str, str], path: Path) -> str:
+    """The manifest's sha256 for `path`, trusted only while the file still has the recorded size."""
+    sha, size = row.get("sha256", ""), row.get("bytes", "")
+    if len(sha) == 64 and size.isdigit() and int(size) == path.stat().st_size:
+        return sha
+    return ""
+
+
+def scan_archive(data_dir: Path) -> dict[str, ArchivedPdf]:
+    """Every PDF under `agreements/`, grouped by sha256; the manifest (if any) adds provenance."""
+    manifest = {row.get("path", ""): row for row in read_dict_csv(data_dir / "manifest.csv")}
+    found: dict[str, ArchivedPdf] = {}
+    root = data_dir / "agreements"
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() == ".pdf") if root.is_dir() else []
+    for path in files:
+        rel = path.relative_to(data_dir).as_posix()
+        row = manifest.get(rel, {})
+        sha = known_sha(row, path) or sha256_file(path)
+        item = found.setdefault(sha, ArchivedPdf(sha))
+        item.paths.append(rel)
+        parts = PurePosixPath(rel).parts  # agreements/<run>/<STATE>/<Agency>/<file>
+        item.states.add(row.get("state") or (parts[2] if len(parts) >= 5 else ""))
+        item.agencies.add(row.get("agency") or (parts[3].replace("_", " ") if len(parts) >= 5 else ""))
+        item.source_urls.add(row.get("source_url", ""))
+    return found
+
+
+def process(data_dir: Path, out_dir: Path, item: ArchivedPdf, ocr: Ocr | None, stats: dict[str, float]) -> dict[str, Any]:
+    """Read one distinct PDF, write its text file, return its metadata row (`stats` += timings)."""
+    row: dict[str, Any] = {"sha256": item.sha256, "status": "ok", "error": "", "extractor": EXTRACTOR_VERSION}
+    try:
+        content = read_pdf(data_dir / item.paths[0], ocr)
+    except PdfReadError as exc:
+        log.warning("MOA %s (%s) unreadable: %s", item.paths[0], item.sha256[:12], exc)
+        row.update(status=f"failed_{exc.kind}", error=exc.detail, ocr="")
+        return row
+    names = [PurePosixPath(p).name for p in item.paths]
+    fields = extract_fields(content, names)
+    if ocr is not None and not (fields["lea_signed"] and fields["ice_signed"]):
+        content = fill_dates_by_ocr(data_dir / item.paths[0], content, fields, names, ocr)
+    stats["text_pages"] += len(content.pages)  # every page goes through the text-layer pass
+    stats["ocr_pages"] += sum(1 for p in content.pages if p.source == "ocr")
+    stats["text_seconds"] += content.seconds["text"]
+    stats["ocr_seconds"] += content.seconds["ocr"]
+    text = content.text
+    atomic_write_text(out_dir / TEXT_DIR / f"{item.sha256}.txt", text)
+    row.update(
+        pages=len(content.pages),
+        text_layer=str(content.text_layer).lower(),
+        ocr=content.ocr_status,
+        ocr_pages=sum(1 for p in content.pages if p.source == "ocr"),
+        chars=len(text),
+    )
+    row.update(fields)
+    return row
+
+
+def fill_dates_by_ocr(path: Path, content: PdfContent, fields: dict[str, str], names: list[str], ocr: Ocr) -> PdfContent:
+    """Scans with an OCR text layer often garble the dates: re-read the signature page ourselves.
+
+    Only dates still missing are taken from the re-read (a date read from the text layer wins),
+    and only when the signature page is a scanned image. Returns the content as finally read.
+    """
+    page = signature_page(content)
+    if page is None or page.source != "text" or not page.is_scan:
+        return content
+    reread = reread_page(path, content, page.number, ocr)
+    if reread is None:
+        return content
+    again = extract_fields(reread, names)
+    for party in ("lea", "ice"):
+        if not fields[f"{party}_signed"] and again[f"{party}_signed"]:
+            fields[f"{party}_signed"] = again[f"{party}_signed"]
+            fields[f"{party}_signed_source"] = f"ocr_{again[f'{party}_signed_source']}"
+    return reread
+
+
+def is_cached(row: dict[str, str] | None, out_dir: Path, ocr: Ocr | None) -> bool:
+    if row is None or row.get("extractor") != EXTRACTOR_VERSION:
+        return False
+    if row.get("status") != "ok":
+        return True
+    if ocr is not None and row.get("ocr") in RETRY_OCR:
+        return False
+    return (out_dir / TEXT_DIR / f"{row['sha256']}.txt").is_file()
+
+
+def run_moa(
+    data_dir: Path,
+    out_dir: Path | None = None,
+    tesseract: str | None = None,
+    dpi: int | None = None,
+) -> dict[str, Any]:
+    """Bring the MOA text and metadata up to date with the archive; returns a run summary.
+
+    `out_dir` (default: `data_dir`) receives `data/moa_metadata.csv` and `data/moa_text/`.
+    `tesseract` names the binary (default: $ICE_TRACKER_TESSERACT, then PATH).
+    """
+    started = time.monotonic()
+    out_dir = out_dir or data_dir
+    ocr = find_tesseract(tesseract, dpi or DEFAULT_DPI)
+    archive = scan_archive(data_dir)
+    previous = {row["sha256"]: row for row in read_dict_csv(out_dir / METADATA) if row.get("sha256")}
+    rows: list[dict[str, Any]] = []
+    processed = failed = 0
+    stats = {"text_pages": 0.0, "text_seconds": 0.0, "ocr_pages": 0.0, "ocr_seconds": 0.0}
+    for sha in sorted(archive):
+        item = archive[sha]
+        cached = previous.get(sha)
+        if is_cached(cached, out_dir, ocr):
+            row: dict[str, Any] = dict(cached or {})
+        else:
+            row = process(data_dir, out_dir, item, ocr, stats)
+            processed += 1
+            failed += row["status"] != "ok"
+        row.update(
+            paths=join(item.paths), states=join(item.states), agencies=join(item.agencies), source_urls=join(item.source_urls)
+        )
+        rows.append(row)
+    changed = write_dict_csv(out_dir / METADATA, COLUMNS, rows)
+    summary = {
+        "pdfs": len(rows),
+        "processed": processed,
+        "failed": failed,
+        "failed_total": sum(1 for r in rows if r.get("status") != "ok"),
+        "ocr": f"tesseract {ocr.version}" if ocr else "unavailable",
+        "ocr_pages_total": sum(int(r.get("ocr_pages") or 0) for r in rows),
+        "read_text_pages": int(stats["text_pages"]),
+        "read_text_seconds": round(stats["text_seconds"], 2),
+        "read_ocr_pages": int(stats["ocr_pages"]),
+        "read_ocr_seconds": round(stats["ocr_seconds"], 2),
+        "ocr_unavailable": sum(1 for r in rows if r.get("ocr") == "unavailable"),
+        "metadata_changed": changed,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    log.info("moa: %s", summary)
+    return summary
