@@ -43,5 +43,5 @@ def safe_component(raw: str, *, underscores: bool = False, max_bytes: int = MAX_
         tag = hashlib.sha256(str(raw).encode("utf-8", errors="surrogatepass")).hexdigest()[:8]
         keep_ext = f".{ext}" if dot and 0 < len(ext) <= 8 else ""
         body = text[: -len(keep_ext)] if keep_ext else text
-        text = _truncate(body, max_bytes - len(keep_ext) - 9).rstrip(". ") + "~" + tag + keep_ext
+        text = _truncate(body, max_bytes - len(keep_ext.encode("utf-8")) - 9).rstrip(". ") + "~" + tag + keep_ext
     return text

@@ -16,6 +16,8 @@ def test_known_hostile_names() -> None:
     long = safe_component("x" * 300 + ".pdf")
     assert len(long.encode()) <= 120 and long.endswith(".pdf")
     assert safe_component("x" * 300 + "a") != safe_component("x" * 300 + "b")
+    multibyte = safe_component("0" * 11 + "\u00a1" * 60 + ".\u015e\u015e\u035f\u1e70")  # found by hypothesis
+    assert len(multibyte.encode()) <= 120
 
 
 @given(st.text(max_size=400))
