@@ -96,9 +96,68 @@ def step_287g(args: argparse.Namespace, data_dir: Path, run_time: datetime) -> d
     return result
 
 
-# Each step: name → function(args, data_dir, run_time) -> summary dict. Later steps register here.
+def _derive_history(data_dir: Path) -> dict[str, Any]:
+    from ice_tracker.roster.history import build_history
+
+    return build_history(data_dir)
+
+
+def _derive_matching(data_dir: Path) -> dict[str, Any]:
+    from ice_tracker.matching.pipeline import run_matching
+
+    run = run_matching(data_dir)
+    return {"agencies": len(run.queries), "matched": run.matched, "needs_review": run.needs_review,
+            "unused_overrides": len(run.unused_overrides), "files_changed": run.files_changed}
+
+
+def _derive_moa(data_dir: Path) -> dict[str, Any]:
+    from ice_tracker.moa.table import run_moa
+
+    return run_moa(data_dir)
+
+
+# Derivations in dependency order; each reads only the archive and earlier derivations.
+DERIVATIONS: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "history": _derive_history,
+    "matching": _derive_matching,
+    "moa": _derive_moa,
+}
+
+
+def step_derive(args: argparse.Namespace, data_dir: Path, run_time: datetime) -> dict[str, Any]:
+    """Rebuild every derived table from the archive (no network, except CSLLEA's one-time download).
+
+    A derivation that fails is logged and recorded; the others still run. The step fails only when
+    every derivation failed."""
+    results: dict[str, Any] = {}
+    for name, derive in DERIVATIONS.items():
+        try:
+            results[name] = derive(data_dir)
+        except Exception as exc:  # one broken derivation must not stop the others
+            log.exception("derivation %s failed", name)
+            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+    errors = [name for name, result in results.items() if "error" in result]
+    if len(errors) == len(results):
+        raise StepFailed("every derivation failed: " + "; ".join(f"{n}: {results[n]['error']}" for n in errors))
+    results["headline"] = _derive_headline(results)
+    if errors:
+        results["errors"] = errors
+    return results
+
+
+def _derive_headline(results: dict[str, Any]) -> str:
+    """'roster: 3 added, 1 renamed' from the newest participating roster's changes, or ''."""
+    newest = results.get("history", {}).get("newest_changes", {}).get("participating", {})
+    counts = {k: v for k, v in newest.items() if k not in ("snapshot", "file") and isinstance(v, int) and v}
+    if not counts or "roster_history.csv" not in str(results.get("history", {}).get("files_changed", [])):
+        return ""
+    return "roster: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(counts.items()))
+
+
+# Each step: name → function(args, data_dir, run_time) -> summary dict, run in this order.
 STEPS: dict[str, Callable[[argparse.Namespace, Path, datetime], dict[str, Any]]] = {
     "287g": step_287g,
+    "derive": step_derive,
 }
 
 

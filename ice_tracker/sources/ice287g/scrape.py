@@ -15,6 +15,8 @@ from pathlib import Path, PurePosixPath
 from ice_tracker.archive import Archive, ManifestEntry, utc_iso
 from ice_tracker.failures import FailureLog
 from ice_tracker.http import FetchError, FetchResult, HttpClient
+from ice_tracker.roster.normalise import normalise_state
+from ice_tracker.roster.vocab import load_vocabulary
 from ice_tracker.safepath import safe_component
 from ice_tracker.sources.ice287g.page import Candidate, find_candidates, list_from_name
 from ice_tracker.sources.ice287g.workbook import RosterTable, read_roster
@@ -86,11 +88,18 @@ def workbook_list(result: FetchResult, candidate: Candidate, table: RosterTable)
     )
 
 
+def canonical_state(raw: object) -> str:
+    """The state's full upper-case name (`UTAHJ` → UTAH), else the raw text upper-cased."""
+    text = " ".join(str(raw or "").split()).upper()
+    fixed, _ = normalise_state(text, load_vocabulary())
+    return fixed or text
+
+
 def pdf_links(table: RosterTable) -> list[PdfLink]:
     """MOA and ADDENDUM links of a roster, unwrapped; 'link pending' and empty cells skipped."""
     links = []
     for row in table.rows:
-        state = " ".join(str(row.values.get("state") or "").split()).upper()
+        state = canonical_state(row.values.get("state"))
         agency = " ".join(str(row.values.get("agency") or "").split())
         for kind in PDF_KINDS:
             url = row.links.get(kind, "")
