@@ -53,7 +53,7 @@ def _ensure_columns(frame: pd.DataFrame) -> pd.DataFrame:
             frame[name] = pd.Series(pd.NA, index=frame.index, dtype="string")
     for name in BOND_COLUMNS:
         if name not in frame:
-            frame[name] = pd.Series(pd.NA if "date" not in name else pd.NaT, index=frame.index,
+            frame[name] = pd.Series(pd.NaT if "date" in name else float("nan"), index=frame.index,
                                     dtype="datetime64[s]" if "date" in name else "float64")
     for name in PROVENANCE:
         if name not in frame:

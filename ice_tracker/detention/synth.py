@@ -2,7 +2,8 @@
 
 Stays start uniformly over the period, last a log-normal number of days (median ~3 weeks, a long
 tail of months), are split into 1–8 stints by transfers between facilities whose sizes follow a
-Zipf-like law; about 5% of stints are open (no book-out) at the extract date.
+Zipf-like law; about 5% of stints are open (no book-out) at the extract date. Stints booked in after
+the extract date are dropped, so a little fewer than `n_stints` rows come back.
 """
 
 from __future__ import annotations
@@ -30,10 +31,9 @@ def synthetic_stints(n_stints: int, n_facilities: int = 700, start: date = date(
     stay_in = rng.integers(t0, t1, size=n_stays)
     length = np.minimum(np.exp(rng.normal(np.log(20.0), 1.3, size=n_stays)), 1500.0) * 1440
     stay_out = stay_in + length.astype(np.int64) + 1
-    ongoing = (stay_out >= t1) | (rng.random(n_stays) < open_share * 0.9)
+    ongoing = (stay_out >= t1) | (rng.random(n_stays) < open_share * 1.0)
 
     stay_of = np.repeat(np.arange(n_stays), per_stay)
-    first_of_stay = np.repeat(cum[:n_stays] - per_stay, per_stay) if n_stays else np.zeros(0, int)
     rank = np.arange(n_stints) - np.repeat(np.cumsum(per_stay) - per_stay, per_stay)
     k = per_stay[stay_of]
     # stint boundaries: equal shares of the stay with jitter, a short gap at each transfer
@@ -42,13 +42,14 @@ def synthetic_stints(n_stints: int, n_facilities: int = 700, start: date = date(
     span = (stay_out - stay_in)[stay_of]
     book_in = stay_in[stay_of] + (frac_in * span).astype(np.int64) + rank * 45
     book_out = np.maximum(stay_in[stay_of] + (frac_out * span).astype(np.int64), book_in + 1)
-    last = rank == k - 1
-    stint_open = ongoing[stay_of] & last
+    # nothing after the extract: stints still running then are open, later ones do not exist yet
+    ongoing |= stay_out >= t1
+    stint_open = (ongoing[stay_of] & (rank == k - 1)) | (book_out >= t1)
+    exists = book_in < t1
     weights = 1.0 / np.arange(1, n_facilities + 1) ** 1.1
     facility = rng.choice(n_facilities, size=n_stints, p=weights / weights.sum())
     gender = np.where(rng.random(n_people) < 0.87, "Male", "Female")
     person = rng.integers(0, n_people, size=n_stays)[stay_of]
-    del first_of_stay
 
     def stamp(minutes: np.ndarray) -> np.ndarray:
         return minutes.astype("datetime64[m]").astype("datetime64[s]")
@@ -59,7 +60,7 @@ def synthetic_stints(n_stints: int, n_facilities: int = 700, start: date = date(
     stay_out_stamps[ongoing[stay_of]] = np.datetime64("NaT")
     codes = np.array([f"F{i:04d}" for i in range(n_facilities)], dtype=object)
     ids = pd.Series(person) if not string_ids else pd.Series(np.char.add("p", person.astype(str)), dtype="string")
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "unique_identifier": ids,
         "stay_book_in_date_time": stamp(stay_in[stay_of]),
         "book_in_date_time": stamp(book_in),
@@ -68,6 +69,7 @@ def synthetic_stints(n_stints: int, n_facilities: int = 700, start: date = date(
         "detention_facility_code": pd.Categorical.from_codes(facility, codes),
         "gender": pd.Categorical(gender[person]),
     })
+    return frame[exists].reset_index(drop=True)
 
 
 def with_effective_book_out(stints: pd.DataFrame, extract_date: date) -> pd.DataFrame:
