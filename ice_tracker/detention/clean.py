@@ -9,25 +9,31 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ice_tracker.detention.columns import specs_by_canonical
 
-REDACTION = r"^\s*\(?b\)?\s*\(\s*\d+\s*\)"
+REDACTION = r"^\s*\(?[bB]\)?\s*\(\s*\d+\s*\)"
 MIN_YEAR, MAX_YEAR = 1900, 2100
+TEXT = pd.StringDtype("pyarrow")  # string kernels run in Arrow, not per Python object
 EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "s")
 
 
 def clean_text(values: pd.Series) -> pd.Series:
-    """Strip, blank → missing, redaction → missing; result is pandas' string dtype."""
-    text = values.astype("string").str.strip()
-    text = text.mask(text.eq("") | text.str.match(REDACTION, case=False).fillna(False))
-    return text
+    """Strip, blank → missing, redaction → missing; Arrow-backed strings (kernels run in C++)."""
+    if values.dtype == object and ((values == "") | values.isna()).all():
+        return pd.Series(pd.NA, index=values.index, dtype=TEXT)
+    arr = pc.utf8_trim_whitespace(pa.array(values.astype(TEXT)))
+    unusable = pc.or_kleene(pc.equal(arr, ""), pc.match_substring_regex(arr, REDACTION))
+    arr = pc.if_else(unusable, pa.scalar(None, pa.string()), arr)
+    return pd.Series(pd.array(arr, dtype=TEXT), index=values.index)
 
 
 def clean_number(values: pd.Series) -> pd.Series:
     """Numbers, or numbers written as text ('1,500'); anything else → NaN."""
     if values.dtype == object or pd.api.types.is_string_dtype(values):
-        values = values.astype("string").str.replace(",", "", regex=False).str.strip()
+        values = values.astype(TEXT).str.replace(",", "", regex=False).str.strip()
     return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
@@ -37,6 +43,13 @@ def clean_datetime(values: pd.Series) -> pd.Series:
         out = values.astype("datetime64[s]")
     else:
         obj = values.astype(object)
+        obj = obj.where(obj != "")  # calamine reads empty cells as ""
+        kind = pd.api.types.infer_dtype(obj, skipna=True)
+        if kind in ("datetime", "datetime64", "date", "empty"):  # calamine date cells: the fast path
+            parsed = pd.to_datetime(obj, errors="coerce")
+            out = parsed.astype("datetime64[s]")
+            years = out.dt.year
+            return out.mask((years < MIN_YEAR) | (years > MAX_YEAR))
         is_number = obj.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
         parsed = pd.to_datetime(obj.where(~is_number), errors="coerce", format="mixed")
         out = parsed.astype("datetime64[s]")

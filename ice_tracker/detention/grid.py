@@ -62,7 +62,8 @@ def facility_table(pop: DailyPopulation) -> pd.DataFrame:
     """Dense facility × day table (zeros included), sorted by facility code then date."""
     n_fac, n_days = pop.midnight.shape
     return pd.DataFrame({
-        "detention_facility_code": pd.Categorical(np.repeat(pop.facilities.astype(str), n_days)).astype(str),
+        "detention_facility_code": pd.Categorical.from_codes(np.repeat(np.arange(n_fac), n_days),
+                                                             categories=pd.Index(pop.facilities.astype(str))),
         "date": np.tile(pop.dates(), n_fac),
         "n_detained_at_midnight": pop.midnight.ravel(),
         "n_detained": pop.anytime.ravel(),

@@ -15,6 +15,9 @@ from ice_tracker.fileio import atomic_write_bytes, write_csv
 def write_parquet(path: Path, frame: pd.DataFrame) -> bool:
     """Parquet bytes depend only on the frame (no timestamps), written atomically."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    for index, field in enumerate(table.schema):  # categoricals are stored as plain strings
+        if pa.types.is_dictionary(field.type):
+            table = table.set_column(index, field.name, table.column(index).cast(field.type.value_type))
     table = table.replace_schema_metadata(None)  # pandas metadata records library versions
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd", row_group_size=1 << 20)

@@ -3,7 +3,7 @@
 Stays start uniformly over the period, last a log-normal number of days (median ~3 weeks, a long
 tail of months), are split into 1–8 stints by transfers between facilities whose sizes follow a
 Zipf-like law; about 5% of stints are open (no book-out) at the extract date. Stints booked in after
-the extract date are dropped, so a little fewer than `n_stints` rows come back.
+the extract date are dropped (a few more are generated to make up for them).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ def synthetic_stints(n_stints: int, n_facilities: int = 700, start: date = date(
                      seed: int = 0, string_ids: bool = False) -> pd.DataFrame:
     """A stint table with the canonical column names used by `build_stints`/`population_from_stints`."""
     rng = np.random.default_rng(seed)
+    wanted, n_stints = n_stints, int(n_stints * 1.02) + 20  # a few are dropped after the extract
     per_stay = np.minimum(rng.geometric(0.55, size=n_stints), 8)
     cum = np.cumsum(per_stay)
     n_stays = int(np.searchsorted(cum, n_stints) + 1)
@@ -69,7 +70,7 @@ def synthetic_stints(n_stints: int, n_facilities: int = 700, start: date = date(
         "detention_facility_code": pd.Categorical.from_codes(facility, codes),
         "gender": pd.Categorical(gender[person]),
     })
-    return frame[exists].reset_index(drop=True)
+    return frame[exists].iloc[:wanted].reset_index(drop=True)
 
 
 def with_effective_book_out(stints: pd.DataFrame, extract_date: date) -> pd.DataFrame:
