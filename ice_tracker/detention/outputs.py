@@ -12,9 +12,15 @@ from ice_tracker.detention.summaries import number
 from ice_tracker.fileio import atomic_write_bytes, write_csv
 
 
-def write_parquet(path: Path, frame: pd.DataFrame) -> bool:
-    """Parquet bytes depend only on the frame (no timestamps), written atomically."""
+def write_parquet(path: Path, frame: pd.DataFrame, date_columns: tuple[str, ...] = ()) -> bool:
+    """Parquet bytes depend only on the frame (no timestamps), written atomically.
+
+    `date_columns` are stored as calendar dates (date32), as in DDP's facility-day file.
+    """
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    for name in date_columns:
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, table.column(index).cast(pa.timestamp("s")).cast(pa.date32()))
     for index, field in enumerate(table.schema):  # categoricals are stored as plain strings
         if pa.types.is_dictionary(field.type):
             table = table.set_column(index, field.name, table.column(index).cast(field.type.value_type))

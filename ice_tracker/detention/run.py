@@ -115,7 +115,7 @@ def run_detention(inputs: list[Path], out_dir: Path, extract_date: date | None =
     pop = population_from_stints(usable, first, last)
     facility_daily = facility_table(pop)
     national_daily = national_table(pop, cutoff, extract)
-    write_parquet(out_dir / "facility_daily_population.parquet", facility_daily)
+    write_parquet(out_dir / "facility_daily_population.parquet", facility_daily, date_columns=("date",))
     write_frame_csv(out_dir / "national_daily_population.csv", national_daily)
 
     write_frame_csv(out_dir / "adp_monthly.csv", _adp_tables(facility_daily, national_daily, "month"))

@@ -56,7 +56,9 @@ def alos_by_fiscal_year(stays: pd.DataFrame) -> pd.DataFrame:
     out.columns = ["fiscal_year", "n_stays", "mean_days", "median_days"]
     ongoing = stays.loc[stays["ongoing"], "stay_length_days"]
     if len(ongoing):
-        out.loc[len(out)] = ["ongoing", len(ongoing), ongoing.mean(), ongoing.median()]
+        row = pd.DataFrame([{"fiscal_year": "ongoing", "n_stays": len(ongoing), "mean_days": ongoing.mean(),
+                             "median_days": ongoing.median()}])
+        out = pd.concat([out, row], ignore_index=True) if len(out) else row
     out["n_stays"] = out["n_stays"].astype("int64")
     return out
 
