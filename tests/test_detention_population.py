@@ -47,7 +47,7 @@ stint = st.tuples(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(stint, min_size=0, max_size=30))
 def test_fast_equals_naive_on_random_stints(raw: list[tuple]) -> None:
     origin = datetime(2025, 1, 1)

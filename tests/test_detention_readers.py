@@ -90,3 +90,23 @@ def test_extract_date_from_file_names_and_lock_files(tmp_path: Path) -> None:
     for name in [*names, "~$" + names[0], "notes.txt"]:
         (tmp_path / name).write_bytes(b"")
     assert [p.name for p in expand_inputs([tmp_path])] == names
+
+
+def test_ddp_parquet_utc_labelled_times_keep_their_clock(tmp_path: Path) -> None:
+    from ice_tracker.detention.readers import read_ddp_stints
+
+    path = tmp_path / "detention-stints-latest.parquet"
+    pd.DataFrame({
+        "unique_identifier": ["u1", "b(6), b(7)c"],
+        "book_in_date_time": pd.to_datetime(["2025-05-01 23:30", "2025-05-02 01:00"]).tz_localize("UTC"),
+        "detention_facility_code": ["AAA", "BBB"],
+        "felon": ["Drugs", None],
+        "stint_ID": ["u1_2025-05-01 23:30:00_AAA", None],
+        "row_original": [8, 9],
+    }).to_parquet(path)
+    frame, reads = read_ddp_stints(path)
+    assert reads[0].rows == 2 and reads[0].unknown_columns == []
+    assert frame["book_in_date_time"].iloc[0] == pd.Timestamp("2025-05-01 23:30")  # not shifted
+    assert frame["aggravated_felon_yes_no"].iloc[0] == "Drugs"
+    assert pd.isna(frame["unique_identifier"].iloc[1])
+    assert "ddp_stint_id" in frame and "row_original" in frame

@@ -39,6 +39,9 @@ def clean_number(values: pd.Series) -> pd.Series:
 
 def clean_datetime(values: pd.Series) -> pd.Series:
     """Any mix of datetime cells, text and Excel serials → datetime64[s], out-of-range → NaT."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        # R writes naive clock times labelled UTC: drop the label, never shift the clock
+        values = values.dt.tz_localize(None)
     if pd.api.types.is_datetime64_any_dtype(values):
         out = values.astype("datetime64[s]")
     else:
