@@ -109,7 +109,7 @@ def part_naive(n: int) -> None:
 def part_workbook(rows: int) -> None:
     from openpyxl import load_workbook
 
-    from ice_tracker.detention.readers import read_workbook_stints
+    from ice_tracker.detention.readers import read_rows, read_workbook_stints
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "2026-ICLI-00005_Detentions_FY25_20260311_Redacted.xlsx"
@@ -119,16 +119,20 @@ def part_workbook(rows: int) -> None:
         t = time.perf_counter()
         frame, reads = read_workbook_stints(path)
         ours = time.perf_counter() - t
+        # baseline: openpyxl read-only cells, then the very same header search and typing
         t = time.perf_counter()
         workbook = load_workbook(path, read_only=True, data_only=True)
-        count = 0
-        for sheet in workbook.worksheets:
-            for values in sheet.iter_rows(values_only=True):
-                count += 1
+        sheets = [(ws.title, list(ws.iter_rows(values_only=True))) for ws in workbook.worksheets]
         workbook.close()
+        cells = time.perf_counter() - t
+        frames = [read_rows(values, path.name, title)[0] for title, values in sheets]
         baseline = time.perf_counter() - t
-        print(f"[workbook] calamine reader (typed, cleaned frame of {len(frame):,} rows): {ours:.2f} s; "
-              f"openpyxl read-only values only (no typing): {baseline:.2f} s ({count:,} rows); speed-up {baseline / ours:.1f}x")
+        theirs = pd.concat(frames, ignore_index=True)
+        same = frame.drop(columns="source_row").equals(theirs.drop(columns="source_row"))
+        print(f"[workbook] calamine reader → typed frame of {len(frame):,} rows: {ours:.2f} s")
+        print(f"[workbook] openpyxl read-only → same typed frame: {baseline:.2f} s (cell reading alone {cells:.2f} s); "
+              f"identical frames {same}")
+        print(f"[workbook] speed-up {baseline / ours:.1f}x (vs openpyxl cell reading alone, no typing: {cells / ours:.1f}x)")
         print(f"[workbook] target >= 5x: {'MET' if baseline / ours >= 5 else 'NOT MET'}")
 
 

@@ -20,11 +20,19 @@ TEXT = pd.StringDtype("pyarrow")  # string kernels run in Arrow, not per Python 
 EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "s")
 
 
+def _arrow_strings(values: pd.Series) -> pa.Array:
+    """Object column → Arrow strings; straight from the array when every cell is text or empty."""
+    if values.dtype == object:
+        try:
+            return pa.array(values.to_numpy(), type=pa.string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers or dates in a text column
+            pass
+    return pa.array(values.astype(TEXT))
+
+
 def clean_text(values: pd.Series) -> pd.Series:
     """Strip, blank → missing, redaction → missing; Arrow-backed strings (kernels run in C++)."""
-    if values.dtype == object and ((values == "") | values.isna()).all():
-        return pd.Series(pd.NA, index=values.index, dtype=TEXT)
-    arr = pc.utf8_trim_whitespace(pa.array(values.astype(TEXT)))
+    arr = pc.utf8_trim_whitespace(_arrow_strings(values))
     unusable = pc.or_kleene(pc.equal(arr, ""), pc.match_substring_regex(arr, REDACTION))
     arr = pc.if_else(unusable, pa.scalar(None, pa.string()), arr)
     return pd.Series(pd.array(arr, dtype=TEXT), index=values.index)

@@ -7,8 +7,10 @@ split big tables over several sheets. Rows are streamed with python-calamine and
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -50,53 +52,52 @@ def _find_header(rows: list[list[object]]) -> int | None:
 
 def _chunk_frame(chunk: list[list[object]], names: list[str], numbers: list[int], file: str, sheet: str) -> pd.DataFrame:
     width = len(names)
-    padded = [row if len(row) == width else (list(row) + [None] * width)[:width] for row in chunk]
-    frame = clean_frame(pd.DataFrame(padded, columns=names, dtype=object))
+    if any(len(row) != width for row in chunk):
+        chunk = [(list(row) + [None] * width)[:width] for row in chunk]
+    frame = clean_frame(pd.DataFrame(chunk, columns=names, dtype=object))
     frame["source_file"] = file
     frame["source_sheet"] = sheet
     frame["source_row"] = pd.array(numbers, dtype="int64")
     return frame
 
 
-def _read_sheet(workbook: CalamineWorkbook, name: str, file: str) -> tuple[pd.DataFrame | None, SheetRead]:
-    sheet = workbook.get_sheet_by_name(name)
-    start_row = (sheet.start or (0, 0))[0]
-    rows = sheet.iter_rows()
-    head: list[list[object]] = []
-    for cells in rows:
-        head.append(list(cells))
-        if len(head) >= HEADER_SCAN_ROWS:
-            break
+def read_rows(rows: Iterator[list[object]], file: str, sheet: str, start_row: int = 0) -> tuple[pd.DataFrame | None, SheetRead]:
+    """Typed frame from a sheet's rows (any cell reader): header found by name, blank rows skipped.
+
+    `start_row` is the zero-based sheet row of the first row yielded (calamine starts at the first
+    non-empty row), so `source_row` is always the true Excel row number.
+    """
+    rows = iter(rows)
+    head = list(itertools.islice(rows, HEADER_SCAN_ROWS))
     header_index = _find_header(head)
     if header_index is None:
-        return None, SheetRead(file, name, None, 0, error="no header row with known column names in the first 25 rows")
-    names, unknown = map_header(head[header_index])
+        return None, SheetRead(file, sheet, None, 0, error=f"no header row with known column names in the first {HEADER_SCAN_ROWS} rows")
+    names, unknown = map_header(list(head[header_index]))
+    header_row = start_row + header_index + 1
     missing = [col for col in REQUIRED if col not in names]
     if missing:
-        return None, SheetRead(file, name, start_row + header_index + 1, 0, unknown, error=f"required columns missing: {missing}")
+        return None, SheetRead(file, sheet, header_row, 0, unknown, error=f"required columns missing: {missing}")
     frames: list[pd.DataFrame] = []
-    excel_row = start_row + header_index + 2  # Excel row number of the first data row
-    chunk: list[list[object]] = []
-
-    def flush() -> None:
-        nonlocal chunk, excel_row
-        # blank rows are skipped, but row numbers stay true to the sheet
-        numbers = [excel_row + i for i, row in enumerate(chunk) if any(cell not in ("", None) for cell in row)]
+    next_row = header_row + 1  # Excel row number of the next row to be read
+    pending = head[header_index + 1 :]
+    while True:
+        chunk = pending + list(itertools.islice(rows, CHUNK_ROWS - len(pending)))
+        pending = []
+        if not chunk:
+            break
+        # blank rows (all cells empty) are skipped; row numbers stay true to the sheet
+        numbers = [next_row + i for i, row in enumerate(chunk) if any(row)]
         if numbers:
-            kept = [chunk[n - excel_row] for n in numbers]
-            frames.append(_chunk_frame(kept, names, numbers, file, name))
-        excel_row += len(chunk)
-        chunk = []
+            kept = chunk if len(numbers) == len(chunk) else [chunk[n - next_row] for n in numbers]
+            frames.append(_chunk_frame(kept, names, numbers, file, sheet))
+        next_row += len(chunk)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else (frames[0] if frames else None)
+    return frame, SheetRead(file, sheet, header_row, 0 if frame is None else len(frame), unknown)
 
-    chunk.extend(head[header_index + 1 :])
-    for cells in rows:
-        chunk.append(cells)
-        if len(chunk) >= CHUNK_ROWS:
-            flush()
-    flush()
-    frame = pd.concat(frames, ignore_index=True) if frames else None
-    count = 0 if frame is None else len(frame)
-    return frame, SheetRead(file, name, start_row + header_index + 1, count, unknown)
+
+def _read_sheet(workbook: CalamineWorkbook, name: str, file: str) -> tuple[pd.DataFrame | None, SheetRead]:
+    sheet = workbook.get_sheet_by_name(name)
+    return read_rows(sheet.iter_rows(), file, name, start_row=(sheet.start or (0, 0))[0])
 
 
 def read_workbook_stints(path: Path) -> tuple[pd.DataFrame | None, list[SheetRead]]:
