@@ -9,7 +9,8 @@ Parts:
   naive     200k stints: fast code vs the per-day naive reference (tests/detention_reference.py);
             outputs compared row by row.
   workbook  a generated 200k-row raw workbook in the real layout (title block, header on row 7,
-            two sheets): our calamine reader vs openpyxl read-only values (the baseline).
+            two sheets): our calamine reader vs openpyxl read-only cells fed to the same typing.
+  job       (only when asked) the whole `run_detention` on a 2.6M-row DDP-style parquet.
 """
 
 from __future__ import annotations
@@ -136,9 +137,37 @@ def part_workbook(rows: int) -> None:
         print(f"[workbook] target >= 5x: {'MET' if baseline / ours >= 5 else 'NOT MET'}")
 
 
+def part_job(n: int) -> None:
+    """The whole job (`run_detention`) on a DDP-style stints parquet of n rows (not a target; for planning)."""
+    from ice_tracker.detention.run import run_detention
+
+    with tempfile.TemporaryDirectory() as tmp:
+        stints = synthetic_stints(n, string_ids=True, seed=4)
+        stints["unique_identifier"] = stints["unique_identifier"].str.pad(40, fillchar="0")
+        stints["detention_facility_code"] = stints["detention_facility_code"].astype(str)
+        stints["detention_facility"] = "FACILITY " + stints["detention_facility_code"]
+        stints["gender"] = stints["gender"].astype(str)
+        stints["initial_bond_set_amount"] = np.where(np.arange(len(stints)) % 3 == 0, 1500.0, np.nan)
+        for extra in ("citizenship_country", "case_status", "book_in_criminality", "detention_release_reason"):
+            stints[extra] = "VALUE"
+        source = Path(tmp) / "detention-stints-latest.parquet"
+        stints.to_parquet(source)
+        del stints
+        gc.collect()
+        reset_peak_rss()
+        t = time.perf_counter()
+        summary = run_detention([source], Path(tmp) / "out", extract_date=EXTRACT)
+        elapsed = time.perf_counter() - t
+        sizes = {p.name: p.stat().st_size for p in (Path(tmp) / "out").iterdir()}
+        print(f"[job] run_detention on {n:,} DDP-style stints: {elapsed:.1f} s, peak RSS {peak_rss_mb():,.0f} MB; "
+              f"{summary['stints_counted']:,} counted, {summary['duplicates']:,} duplicates flagged")
+        print(f"[job] output sizes (MB): " + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in sorted(sizes.items())))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", nargs="+", default=["big", "naive", "workbook"], choices=["big", "naive", "workbook"])
+    parser.add_argument("--parts", nargs="+", default=["big", "naive", "workbook"], choices=["big", "naive", "workbook", "job"])
+    parser.add_argument("--job-n", type=int, default=2_600_000)
     parser.add_argument("--n", type=int, default=10_000_000)
     parser.add_argument("--naive-n", type=int, default=200_000)
     parser.add_argument("--workbook-rows", type=int, default=200_000)
@@ -151,6 +180,8 @@ def main() -> None:
         part_naive(args.naive_n)
     if "workbook" in args.parts:
         part_workbook(args.workbook_rows)
+    if "job" in args.parts:
+        part_job(args.job_n)
 
 
 if __name__ == "__main__":

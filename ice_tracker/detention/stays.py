@@ -11,6 +11,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 STAY_COLUMNS = [
     "unique_identifier", "stay_book_in_date_time", "stay_book_out_date_time", "n_stints",
@@ -52,7 +54,10 @@ def build_stays(stints: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame,
     stays["ongoing"] = stays["stay_book_out_date_time"].isna().to_numpy()
     end = stays["stay_book_out_date_time"].fillna(pd.Timestamp(extract_date))
     stays["stay_length_days"] = ((end - stays["stay_book_in_date_time"]).dt.total_seconds() / 86400.0).round(6)
-    stays["detention_facility_codes"] = facility.fillna("").groupby([rows[k] for k in keys], sort=False).agg("|".join).to_numpy()
+    # all codes of a stay, in book-in order: rows are sorted by stay, so one Arrow list join does it
+    offsets = pa.array(np.append(first, len(rows)).astype(np.int32))
+    codes = pa.array(facility.fillna(""), type=pa.string())
+    stays["detention_facility_codes"] = pd.array(pc.binary_join(pa.ListArray.from_arrays(offsets, codes), "|"), dtype=facility.dtype)
     stays = stays[STAY_COLUMNS]
     counts = {
         "stays": len(stays),

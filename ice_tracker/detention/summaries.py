@@ -22,12 +22,19 @@ def fiscal_year(dates: pd.Series) -> pd.Series:
 
 
 def period_label(dates: pd.Series, period: str) -> pd.Series:
-    dates = pd.to_datetime(dates)
+    """'YYYY-MM' or 'FYYYYY' per date, formatted once per distinct period (days repeat a lot)."""
+    days = pd.to_datetime(dates).to_numpy(dtype="datetime64[D]")
     if period == "month":
-        return dates.dt.strftime("%Y-%m")
-    if period == "fiscal_year":
-        return fiscal_year(dates).map(lambda y: f"FY{y}")
-    raise ValueError(f"unknown period {period!r}")
+        keys = days.astype("datetime64[M]")
+        unique, inverse = np.unique(keys, return_inverse=True)
+        labels = np.array([str(m) for m in unique], dtype=object)
+    elif period == "fiscal_year":
+        years = fiscal_year(pd.Series(days)).to_numpy()
+        unique, inverse = np.unique(years, return_inverse=True)
+        labels = np.array([f"FY{y}" for y in unique], dtype=object)
+    else:
+        raise ValueError(f"unknown period {period!r}")
+    return pd.Series(labels[inverse.ravel()] if len(days) else np.array([], dtype=object), index=dates.index)
 
 
 def average_daily_population(daily: pd.DataFrame, value: str, period: str, by: list[str] | None = None,
