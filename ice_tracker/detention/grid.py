@@ -42,10 +42,9 @@ def population_from_stints(stints: pd.DataFrame, start: date, end: date) -> Dail
     if missing.any():  # no identifier: each row is its own person (cannot be de-duplicated)
         person[missing] = person.max(initial=-1) + 1 + np.arange(int(missing.sum()))
     facility, codes = pd.factorize(stints["detention_facility_code"], sort=True, use_na_sentinel=True)
-    gender_text = stints["gender"].astype("string").str.strip().str.lower()
-    gender = np.zeros(len(stints), dtype=np.int8)
-    for label, code in GENDER_CODES.items():
-        gender[(gender_text == label).fillna(False).to_numpy()] = code
+    labels, values = pd.factorize(stints["gender"], use_na_sentinel=True)  # few distinct values
+    lookup = np.array([GENDER_CODES.get(str(v).strip().lower(), 0) for v in values] + [0], dtype=np.int8)
+    gender = lookup[labels]  # the sentinel -1 picks the trailing 0
     return daily_population(
         person=person,
         facility=facility.astype(np.int64),

@@ -42,7 +42,7 @@ class DailyPopulation:
 def _sort_order(group: np.ndarray, start: np.ndarray, span: int) -> np.ndarray:
     """Order by (group, start): one int64 key when it fits, else a lexsort."""
     if group.size and int(group.max()) < (np.iinfo(np.int64).max // (span + 1)) - 1:
-        return np.argsort(group * (span + 1) + start, kind="stable")
+        return np.argsort(group * (span + 1) + start)  # ties are interchangeable: no need for stable
     return np.lexsort((start, group))
 
 
@@ -76,10 +76,11 @@ def _merged_coverage(group: np.ndarray, start: np.ndarray, end: np.ndarray, bins
     return np.cumsum(diff.reshape(n_bins, width), axis=1)[:, :n_days].astype(np.int32)
 
 
-def _clip(start: np.ndarray, end: np.ndarray, n_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _clip(start: np.ndarray, end: np.ndarray, n_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Intervals cut to the grid. Empty ones (start == end) stay: they add +1 and −1 on the same day,
+    and inside the merge they never widen a block, so no mask (and no copy) is needed."""
     s = np.clip(start, 0, n_days)
-    e = np.clip(end, 0, n_days)
-    return s, e, s < e
+    return s, np.maximum(np.clip(end, 0, n_days), s)
 
 
 def daily_population(person: np.ndarray, facility: np.ndarray, facility_codes: np.ndarray,
@@ -102,31 +103,26 @@ def daily_population(person: np.ndarray, facility: np.ndarray, facility_codes: n
     # per facility: group = (person, facility), bin = facility
     at_fac = facility >= 0
     p, f, g = person[at_fac], facility[at_fac], gender[at_fac]
-    s_mid, e_mid, _ = _clip(bi[at_fac], bo[at_fac], n_days)
-    s_any, e_any, _ = _clip(bi[at_fac], bo[at_fac] + 1, n_days)
+    s, e_mid = _clip(bi[at_fac], bo[at_fac], n_days)
+    e_any = np.maximum(np.clip(bo[at_fac] + 1, 0, n_days), s)
     key = p * max(n_fac, 1) + f
-    order = _sort_order(key, s_any, span)  # s_mid == s_any: one sort serves both measures
-    key, f, g = key[order], f[order], g[order]
-    s_mid, e_mid, s_any, e_any = s_mid[order], e_mid[order], s_any[order], e_any[order]
-    keep = s_mid < e_mid
-    midnight = _merged_coverage(key[keep], s_mid[keep], e_mid[keep], f[keep], n_fac, n_days)
-    keep = s_any < e_any
-    anytime = _merged_coverage(key[keep], s_any[keep], e_any[keep], f[keep], n_fac, n_days)
+    order = _sort_order(key, s, span)  # one sort serves every facility measure
+    key, f, g, s, e_mid, e_any = key[order], f[order], g[order], s[order], e_mid[order], e_any[order]
+    midnight = _merged_coverage(key, s, e_mid, f, n_fac, n_days)
+    anytime = _merged_coverage(key, s, e_any, f, n_fac, n_days)
     by_gender = []
     for code in (GENDER_CODES["male"], GENDER_CODES["female"]):
-        keep = (s_any < e_any) & (g == code)
-        by_gender.append(_merged_coverage(key[keep], s_any[keep], e_any[keep], f[keep], n_fac, n_days))
-    del key, f, g, s_mid, e_mid, s_any, e_any, order
+        keep = g == code
+        by_gender.append(_merged_coverage(key[keep], s[keep], e_any[keep], f[keep], n_fac, n_days))
+    del key, f, g, s, e_mid, e_any, order
 
     # nationally: group = person, one bin
-    s_mid, e_mid, _ = _clip(bi, bo, n_days)
-    e_any = np.clip(bo + 1, 0, n_days)
-    order = _sort_order(person, s_mid, span)
-    pp, s_mid, e_mid, e_any = person[order], s_mid[order], e_mid[order], e_any[order]
+    s, e_mid = _clip(bi, bo, n_days)
+    e_any = np.maximum(np.clip(bo + 1, 0, n_days), s)
+    order = _sort_order(person, s, span)
+    pp, s, e_mid, e_any = person[order], s[order], e_mid[order], e_any[order]
     zeros = np.zeros(pp.size, dtype=np.int64)
-    keep = s_mid < e_mid
-    national_midnight = _merged_coverage(pp[keep], s_mid[keep], e_mid[keep], zeros[keep], 1, n_days)[0]
-    keep = s_mid < e_any
-    national_anytime = _merged_coverage(pp[keep], s_mid[keep], e_any[keep], zeros[keep], 1, n_days)[0]
+    national_midnight = _merged_coverage(pp, s, e_mid, zeros, 1, n_days)[0]
+    national_anytime = _merged_coverage(pp, s, e_any, zeros, 1, n_days)[0]
     return DailyPopulation(start, np.asarray(facility_codes), midnight, anytime, by_gender[0], by_gender[1],
                            national_midnight, national_anytime)
