@@ -40,6 +40,8 @@ def clean_text(values: pd.Series) -> pd.Series:
 
 def clean_number(values: pd.Series) -> pd.Series:
     """Numbers, or numbers written as text ('1,500'); anything else → NaN."""
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("floating", "integer", "mixed-integer-float", "empty"):
+        return pd.to_numeric(values, errors="coerce").astype("float64")  # number cells: no text detour
     if values.dtype == object or pd.api.types.is_string_dtype(values):
         values = values.astype(TEXT).str.replace(",", "", regex=False).str.strip()
     return pd.to_numeric(values, errors="coerce").astype("float64")
