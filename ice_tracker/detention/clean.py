@@ -1,0 +1,93 @@
+"""Turn raw cell values into typed columns: naive date-times, numbers, text with redactions removed.
+
+ICE's workbooks mix real date cells, text dates, Excel serial numbers, absurd years (3025) and
+FOIA redaction marks (`b(6), b(7)c`, `(b)(6), (b)(7)(c)`). Everything unusable becomes missing;
+nothing is converted between time zones (the clock times are local and stay naive).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ice_tracker.detention.columns import specs_by_canonical
+
+REDACTION = r"^\s*\(?[bB]\)?\s*\(\s*\d+\s*\)"
+MIN_YEAR, MAX_YEAR = 1900, 2100
+TEXT = pd.StringDtype("pyarrow")  # string kernels run in Arrow, not per Python object
+EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "s")
+
+
+def _arrow_strings(values: pd.Series) -> pa.Array:
+    """Object column → Arrow strings; straight from the array when every cell is text or empty."""
+    if values.dtype == object:
+        try:
+            return pa.array(values.to_numpy(), type=pa.string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers or dates in a text column
+            pass
+    return pa.array(values.astype(TEXT))
+
+
+def clean_text(values: pd.Series) -> pd.Series:
+    """Strip, blank → missing, redaction → missing; Arrow-backed strings (kernels run in C++)."""
+    arr = pc.utf8_trim_whitespace(_arrow_strings(values))
+    unusable = pc.or_kleene(pc.equal(arr, ""), pc.match_substring_regex(arr, REDACTION))
+    arr = pc.if_else(unusable, pa.scalar(None, pa.string()), arr)
+    return pd.Series(pd.array(arr, dtype=TEXT), index=values.index)
+
+
+def clean_number(values: pd.Series) -> pd.Series:
+    """Numbers, or numbers written as text ('1,500'); anything else → NaN."""
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        values = values.astype(TEXT).str.replace(",", "", regex=False).str.strip()
+    return pd.to_numeric(values, errors="coerce").astype("float64")
+
+
+def clean_datetime(values: pd.Series) -> pd.Series:
+    """Any mix of datetime cells, text and Excel serials → datetime64[s], out-of-range → NaT."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        # R writes naive clock times labelled UTC: drop the label, never shift the clock
+        values = values.dt.tz_localize(None)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = values.astype("datetime64[s]")
+    else:
+        obj = values.astype(object)
+        obj = obj.where(obj != "")  # calamine reads empty cells as ""
+        kind = pd.api.types.infer_dtype(obj, skipna=True)
+        if kind in ("datetime", "datetime64", "date", "empty"):  # calamine date cells: the fast path
+            parsed = pd.to_datetime(obj, errors="coerce")
+            out = parsed.astype("datetime64[s]")
+            years = out.dt.year
+            return out.mask((years < MIN_YEAR) | (years > MAX_YEAR))
+        is_number = obj.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
+        parsed = pd.to_datetime(obj.where(~is_number), errors="coerce", format="mixed")
+        out = parsed.astype("datetime64[s]")
+        if is_number.any():
+            serial = pd.to_numeric(obj.where(is_number), errors="coerce").to_numpy(dtype="float64")
+            ok = np.isfinite(serial) & (serial > 0) & (serial < 80000)
+            seconds = np.where(ok, np.round(serial * 86400.0), 0).astype("int64")
+            stamps = EXCEL_EPOCH + seconds.astype("timedelta64[s]")
+            out = out.mask(ok & is_number.to_numpy(), pd.Series(stamps, index=out.index))
+    years = out.dt.year
+    return out.mask((years < MIN_YEAR) | (years > MAX_YEAR))
+
+
+def clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Type every column by its kind in the alias table; unknown columns are kept as text."""
+    specs = specs_by_canonical()
+    cleaned = {}
+    for name in frame.columns:
+        base = name.rsplit("_", 1)[0] if name not in specs and name.rsplit("_", 1)[-1].isdigit() else name
+        kind = specs[base].kind if base in specs else "text"
+        column = frame[name]
+        if kind in ("datetime", "date", "bond_date"):
+            cleaned[name] = clean_datetime(column)
+        elif kind in ("number", "bond_number"):
+            cleaned[name] = clean_number(column)
+        elif kind == "provenance" and column.dtype != object:
+            cleaned[name] = column
+        else:
+            cleaned[name] = clean_text(column)
+    return pd.DataFrame(cleaned, index=frame.index)

@@ -1,0 +1,163 @@
+"""Read ICE detention tables: raw workbooks (every sheet, header found by name) and DDP's parquet.
+
+Raw workbooks carry a title block above the header (row 7 in 2025–2026, row 5 in 2012–2023) and
+split big tables over several sheets. Rows are streamed with python-calamine and typed in chunks, so a
+280 MB workbook never exists as one list of Python cells.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+from python_calamine import CalamineWorkbook
+
+from ice_tracker.detention.clean import clean_frame
+from ice_tracker.detention.columns import REQUIRED, known_name_count, map_header
+
+log = logging.getLogger(__name__)
+
+HEADER_SCAN_ROWS = 25
+MIN_KNOWN_HEADER_NAMES = 3
+CHUNK_ROWS = 100_000
+FILE_DATE = re.compile(r"(?<!\d)(20\d\d)(\d\d)(\d\d)(?!\d)")
+
+
+class DetentionInputError(ValueError):
+    """A file or sheet that cannot be read as a detention table."""
+
+
+@dataclass
+class SheetRead:
+    file: str
+    sheet: str
+    header_row: int | None  # Excel row number of the header; None for parquet
+    rows: int
+    unknown_columns: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def _find_header(rows: list[list[object]]) -> int | None:
+    for index, cells in enumerate(rows):
+        if known_name_count(list(cells)) >= MIN_KNOWN_HEADER_NAMES:
+            return index
+    return None
+
+
+def _chunk_frame(chunk: list[list[object]], names: list[str], numbers: list[int], file: str, sheet: str) -> pd.DataFrame:
+    width = len(names)
+    if any(len(row) != width for row in chunk):
+        chunk = [(list(row) + [None] * width)[:width] for row in chunk]
+    frame = clean_frame(pd.DataFrame(chunk, columns=names, dtype=object))
+    frame["source_file"] = file
+    frame["source_sheet"] = sheet
+    frame["source_row"] = pd.array(numbers, dtype="int64")
+    return frame
+
+
+def read_rows(rows: Iterator[list[object]], file: str, sheet: str, start_row: int = 0) -> tuple[pd.DataFrame | None, SheetRead]:
+    """Typed frame from a sheet's rows (any cell reader): header found by name, blank rows skipped.
+
+    `start_row` is the zero-based sheet row of the first row yielded (calamine starts at the first
+    non-empty row), so `source_row` is always the true Excel row number.
+    """
+    rows = iter(rows)
+    head = list(itertools.islice(rows, HEADER_SCAN_ROWS))
+    header_index = _find_header(head)
+    if header_index is None:
+        return None, SheetRead(file, sheet, None, 0, error=f"no header row with known column names in the first {HEADER_SCAN_ROWS} rows")
+    names, unknown = map_header(list(head[header_index]))
+    header_row = start_row + header_index + 1
+    missing = [col for col in REQUIRED if col not in names]
+    if missing:
+        return None, SheetRead(file, sheet, header_row, 0, unknown, error=f"required columns missing: {missing}")
+    frames: list[pd.DataFrame] = []
+    next_row = header_row + 1  # Excel row number of the next row to be read
+    pending = head[header_index + 1 :]
+    while True:
+        chunk = pending + list(itertools.islice(rows, CHUNK_ROWS - len(pending)))
+        pending = []
+        if not chunk:
+            break
+        # blank rows (all cells empty) are skipped; row numbers stay true to the sheet
+        numbers = [next_row + i for i, row in enumerate(chunk) if any(row)]
+        if numbers:
+            kept = chunk if len(numbers) == len(chunk) else [chunk[n - next_row] for n in numbers]
+            frames.append(_chunk_frame(kept, names, numbers, file, sheet))
+        next_row += len(chunk)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else (frames[0] if frames else None)
+    return frame, SheetRead(file, sheet, header_row, 0 if frame is None else len(frame), unknown)
+
+
+def _read_sheet(workbook: CalamineWorkbook, name: str, file: str) -> tuple[pd.DataFrame | None, SheetRead]:
+    sheet = workbook.get_sheet_by_name(name)
+    return read_rows(sheet.iter_rows(), file, name, start_row=(sheet.start or (0, 0))[0])
+
+
+def read_workbook_stints(path: Path) -> tuple[pd.DataFrame | None, list[SheetRead]]:
+    """Every sheet of a raw ICE detentions workbook, stacked, with source file/sheet/row columns."""
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types for broken archives
+        raise DetentionInputError(f"{path.name}: unreadable workbook: {exc}") from exc
+    frames: list[pd.DataFrame] = []
+    reads: list[SheetRead] = []
+    for name in workbook.sheet_names:
+        try:
+            frame, read = _read_sheet(workbook, name, path.name)
+        except Exception as exc:  # one broken sheet must not lose the others
+            log.error("%s / %s: %s", path.name, name, exc)
+            frame, read = None, SheetRead(path.name, name, None, 0, error=f"{type(exc).__name__}: {exc}")
+        if read.error:
+            log.warning("%s / %s skipped: %s", path.name, name, read.error)
+        reads.append(read)
+        if frame is not None:
+            frames.append(frame)
+    return (pd.concat(frames, ignore_index=True) if frames else None), reads
+
+
+def read_ddp_stints(path: Path) -> tuple[pd.DataFrame, list[SheetRead]]:
+    """DDP's processed `detention-stints-latest.parquet`, renamed through the same alias table."""
+    raw = pd.read_parquet(path)
+    names, unknown = map_header(list(raw.columns))
+    raw.columns = names
+    missing = [col for col in REQUIRED if col not in names]
+    if missing:
+        raise DetentionInputError(f"{path.name}: required columns missing: {missing}")
+    frame = clean_frame(raw)
+    frame["source_file"] = path.name
+    frame["source_sheet"] = ""
+    frame["source_row"] = pd.RangeIndex(1, len(frame) + 1).astype("int64")
+    return frame, [SheetRead(path.name, "", None, len(frame), unknown)]
+
+
+def read_stints(path: Path) -> tuple[pd.DataFrame | None, list[SheetRead]]:
+    """Dispatch on the file type: .parquet (DDP processed) or .xlsx (raw ICE)."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return read_ddp_stints(path)
+    if suffix in (".xlsx", ".xlsm", ".xlsb", ".xls"):
+        return read_workbook_stints(path)
+    raise DetentionInputError(f"{path.name}: not a detention table (.xlsx or .parquet expected)")
+
+
+def is_lock_file(path: Path) -> bool:
+    return path.name.startswith("~$")
+
+
+def date_from_file_names(paths: list[Path]) -> date | None:
+    """The release date written in file names (`…_20260311_Redacted.xlsx`); latest if several."""
+    found: list[date] = []
+    for path in paths:
+        for match in FILE_DATE.finditer(path.name):
+            try:
+                found.append(date(int(match[1]), int(match[2]), int(match[3])))
+            except ValueError:
+                continue
+    return max(found) if found else None

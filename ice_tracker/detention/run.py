@@ -1,0 +1,156 @@
+"""The detention job: read releases → stints → stays → daily population → summaries → report.
+
+`run_detention` is what the daily job calls on a new DDP detentions release; the CLI wraps it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ice_tracker.detention.grid import facility_table, grid_bounds, national_table, population_from_stints
+from ice_tracker.detention.outputs import write_frame_csv, write_parquet
+from ice_tracker.detention.readers import DetentionInputError, date_from_file_names, is_lock_file, read_stints
+from ice_tracker.detention.stays import build_stays
+from ice_tracker.detention.stints import CORE_DATETIMES, build_stints, countable
+from ice_tracker.detention.summaries import (
+    alos_by_fiscal_year,
+    average_daily_population,
+    facility_list,
+    read_facility_reference,
+)
+from ice_tracker.fileio import write_json
+
+log = logging.getLogger(__name__)
+
+INPUT_SUFFIXES = (".xlsx", ".parquet")
+
+
+def expand_inputs(inputs: list[Path]) -> list[Path]:
+    """Files as given; folders → their .xlsx/.parquet files (sorted, Excel lock files skipped)."""
+    files: list[Path] = []
+    for path in inputs:
+        path = Path(path)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in INPUT_SUFFIXES))
+        else:
+            files.append(path)
+    return [p for p in files if not is_lock_file(p)]
+
+
+def resolve_extract_date(given: date | None, files: list[Path], frame: pd.DataFrame) -> tuple[date, str]:
+    """--extract-date, else the date in the file names, else the latest date-time in the data."""
+    if given is not None:
+        return given, "argument"
+    from_names = date_from_file_names(files)
+    if from_names is not None:
+        return from_names, "file name"
+    latest = max((frame[c].max() for c in CORE_DATETIMES if c in frame and frame[c].notna().any()), default=None)
+    if latest is None:
+        raise DetentionInputError("no extract date: none given, none in the file names, no dates in the data")
+    return latest.date(), "latest date-time in the data"
+
+
+def _adp_tables(facility_daily: pd.DataFrame, national_daily: pd.DataFrame, period: str) -> pd.DataFrame:
+    national = average_daily_population(national_daily, "n_detained_at_midnight", period, provisional="provisional")
+    summed = facility_daily.groupby("date", sort=True)["n_detained_at_midnight"].sum().reset_index()
+    national_sum = average_daily_population(summed, "n_detained_at_midnight", period)
+    national["adp_facility_sum"] = national_sum["adp"].to_numpy()
+    national.insert(0, "detention_facility_code", "")
+    national.insert(0, "scope", "national")
+    flags = national_daily.set_index("date")["provisional"]
+    per_fac = facility_daily.assign(provisional=flags.reindex(facility_daily["date"]).to_numpy())
+    facility = average_daily_population(per_fac, "n_detained_at_midnight", period, by=["detention_facility_code"],
+                                        provisional="provisional")
+    anyone = average_daily_population(per_fac, "n_detained", period, by=["detention_facility_code"])
+    facility = facility[anyone["adp"].to_numpy() > 0]  # periods in which the facility held nobody are left out
+    facility["adp_facility_sum"] = float("nan")
+    facility.insert(0, "scope", "facility")
+    table = pd.concat([national, facility], ignore_index=True)
+    table = table.rename(columns={"period": period, "adp": "adp_at_midnight"})
+    return table[["scope", "detention_facility_code", period, "n_days", "n_provisional_days", "adp_at_midnight", "adp_facility_sum"]]
+
+
+def run_detention(inputs: list[Path], out_dir: Path, extract_date: date | None = None,
+                  facilities: Path | None = None) -> dict[str, Any]:
+    """Derive every detention output into `out_dir`; returns a small summary (also in report.json).
+
+    Unreadable files or sheets are recorded and skipped; the run fails only when nothing is readable.
+    """
+    out_dir = Path(out_dir)
+    files = expand_inputs(inputs)
+    frames, reads, errors = [], [], []
+    for path in files:
+        try:
+            frame, sheet_reads = read_stints(path)
+        except (DetentionInputError, OSError, ValueError) as exc:
+            log.error("%s", exc)
+            errors.append({"file": path.name, "error": str(exc)})
+            continue
+        reads.extend(sheet_reads)
+        if frame is not None:
+            frames.append(frame)
+    if not frames:
+        raise DetentionInputError(f"no readable detention table among {len(files)} input file(s): {errors}")
+    raw = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    del frames
+    extract, extract_source = resolve_extract_date(extract_date, files, raw)
+    log.info("extract date %s (%s)", extract, extract_source)
+
+    stints, stint_counts = build_stints(raw, extract)
+    del raw
+    write_parquet(out_dir / "stints.parquet", stints)
+    usable = countable(stints)
+
+    stays, stay_counts = build_stays(usable, extract)
+    write_parquet(out_dir / "stays.parquet", stays)
+
+    closed = usable["book_out_date_time"].dropna()
+    cutoff = closed.min().date() if len(closed) else None
+    first, last = grid_bounds(usable["book_in_date_time"], cutoff, extract)
+    pop = population_from_stints(usable, first, last)
+    facility_daily = facility_table(pop)
+    national_daily = national_table(pop, cutoff, extract)
+    write_parquet(out_dir / "facility_daily_population.parquet", facility_daily, date_columns=("date",))
+    write_frame_csv(out_dir / "national_daily_population.csv", national_daily)
+
+    write_frame_csv(out_dir / "adp_monthly.csv", _adp_tables(facility_daily, national_daily, "month"))
+    write_frame_csv(out_dir / "adp_fiscal_year.csv", _adp_tables(facility_daily, national_daily, "fiscal_year"))
+    write_frame_csv(out_dir / "alos_fiscal_year.csv", alos_by_fiscal_year(stays))
+    reference = None
+    if facilities is not None:
+        try:
+            reference = read_facility_reference(Path(facilities))
+        except (OSError, ValueError) as exc:
+            log.error("facility reference unusable: %s", exc)
+            errors.append({"file": Path(facilities).name, "error": str(exc)})
+    write_frame_csv(out_dir / "facilities.csv", facility_list(usable, reference))
+
+    complete = national_daily[~national_daily["provisional"]]
+    report = {
+        "extract_date": extract.isoformat(),
+        "extract_date_source": extract_source,
+        "book_out_cutoff": cutoff.isoformat() if cutoff else None,
+        "book_out_cutoff_source": "earliest book-out in the data (days before it are under-counts)",
+        "first_day": first.isoformat(),
+        "last_day": last.isoformat(),
+        "last_complete_day": complete["date"].max().strftime("%Y-%m-%d") if len(complete) else None,
+        "inputs": [read.__dict__ for read in reads],
+        "errors": errors,
+        "rows_read": int(sum(read.rows for read in reads)),
+        "stints": stint_counts.as_dict(),
+        "stints_counted": int(len(usable)),
+        "stays": stay_counts,
+        "facilities": int(len(pop.facilities)),
+        "days": pop.n_days,
+    }
+    write_json(out_dir / "report.json", report)
+    log.info("detention outputs written to %s", out_dir)
+    return {k: report[k] for k in ("extract_date", "extract_date_source", "rows_read", "stints_counted", "facilities", "days", "errors")} | {
+        "duplicates": stint_counts.duplicates_bond_only + stint_counts.duplicates_same_day,
+        "open_stints": stint_counts.open_stints,
+    }

@@ -1,0 +1,64 @@
+"""Stays: consecutive stints of one person, keyed by (identifier, stay book-in).
+
+A stay's book-in/book-out come from ICE's stay columns, which need not match the first/last stint
+(seed 001: a stay booked in 1995 whose first listed placement is 2010), so they are kept as given and
+the first stint's book-in is reported beside them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+STAY_COLUMNS = [
+    "unique_identifier", "stay_book_in_date_time", "stay_book_out_date_time", "n_stints",
+    "first_detention_facility_code", "last_detention_facility_code", "longest_detention_facility_code",
+    "first_book_in_date_time", "last_book_out_date_time", "stay_length_days", "ongoing",
+    "detention_facility_codes",
+]
+
+
+def build_stays(stints: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame, dict[str, int]]:
+    """One row per (identifier, stay book-in) from countable stints that have an identifier.
+
+    Stints without a stay book-in are given their own book-in as the stay key (and counted).
+    stay_length_days runs from the stay book-in to the stay book-out, or for an ongoing stay to the
+    extract date (time so far); ALOS uses completed stays only.
+    """
+    rows = stints.loc[stints["unique_identifier"].notna().to_numpy(),
+                      ["unique_identifier", "stay_book_in_date_time", "stay_book_out_date_time",
+                       "book_in_date_time", "book_out_date_time", "book_out_effective", "detention_facility_code"]].copy()
+    no_stay_key = rows["stay_book_in_date_time"].isna()
+    rows["stay_book_in_date_time"] = rows["stay_book_in_date_time"].fillna(rows["book_in_date_time"])
+    rows["duration"] = rows["book_out_effective"] - rows["book_in_date_time"]
+    rows = rows.sort_values(["unique_identifier", "stay_book_in_date_time", "book_in_date_time", "detention_facility_code"],
+                            kind="stable", na_position="last", ignore_index=True)
+    keys = ["unique_identifier", "stay_book_in_date_time"]
+    grouped = rows.groupby(keys, sort=False, observed=True)
+    facility = rows["detention_facility_code"].astype("string")
+    first = grouped.head(1).index.to_numpy()
+    last = grouped.tail(1).index.to_numpy()
+    longest = grouped["duration"].idxmax().to_numpy()
+    stays = rows.loc[first, keys].reset_index(drop=True)
+    stays["stay_book_out_date_time"] = grouped["stay_book_out_date_time"].max().to_numpy()
+    stays["n_stints"] = grouped.size().to_numpy().astype("int64")
+    stays["first_detention_facility_code"] = facility.to_numpy()[first]
+    stays["last_detention_facility_code"] = facility.to_numpy()[last]
+    stays["longest_detention_facility_code"] = facility.to_numpy()[longest]
+    stays["first_book_in_date_time"] = rows["book_in_date_time"].to_numpy()[first]
+    stays["last_book_out_date_time"] = grouped["book_out_date_time"].max().to_numpy()
+    stays["ongoing"] = stays["stay_book_out_date_time"].isna().to_numpy()
+    end = stays["stay_book_out_date_time"].fillna(pd.Timestamp(extract_date))
+    stays["stay_length_days"] = ((end - stays["stay_book_in_date_time"]).dt.total_seconds() / 86400.0).round(6)
+    stays["detention_facility_codes"] = facility.fillna("").groupby([rows[k] for k in keys], sort=False).agg("|".join).to_numpy()
+    stays = stays[STAY_COLUMNS]
+    counts = {
+        "stays": len(stays),
+        "ongoing": int(stays["ongoing"].sum()),
+        "completed": int((~stays["ongoing"]).sum()),
+        "stints_without_stay_book_in": int(no_stay_key.sum()),
+        "stay_book_in_after_first_book_in": int((stays["stay_book_in_date_time"] > stays["first_book_in_date_time"]).sum()),
+    }
+    return stays, counts
