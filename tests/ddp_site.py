@@ -58,6 +58,7 @@ class DdpState:
     faults: dict[str, deque[Fault]] = field(default_factory=dict)
     requests: list[tuple[str, int, str, int]] = field(default_factory=list)  # (path, status, range, bytes)
     page_html: dict[str, str] = field(default_factory=dict)  # path → page replacing the generated one
+    ranges: bool = True  # False: ignore Range like a server that does not support it
 
 
 class DdpSite:
@@ -211,7 +212,7 @@ def _make_handler(state: DdpState) -> type[BaseHTTPRequestHandler]:
             if blob.filename:
                 headers["Content-Disposition"] = f"attachment; filename=\"{blob.filename}\"; filename*=UTF-8''{quote(blob.filename)}"
             wanted = re.match(r"bytes=(\d+)-$", self.headers.get("Range", ""))
-            if wanted and self.headers.get("If-Range", etag) == etag and int(wanted[1]) < len(blob.body):
+            if state.ranges and wanted and self.headers.get("If-Range", etag) == etag and int(wanted[1]) < len(blob.body):
                 start = int(wanted[1])
                 headers["Content-Range"] = f"bytes {start}-{len(blob.body) - 1}/{len(blob.body)}"
                 self._send(path, 206, blob.body[start:], blob.content_type, headers)

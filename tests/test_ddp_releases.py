@@ -277,3 +277,33 @@ def test_redirect_off_the_allow_list_is_refused(site: DdpSite, dirs: tuple[Path,
     assert_archive_valid(dirs)
     [failure] = read_dict_csv(dirs[0] / "failures.csv")
     assert "allow-list" in failure["error"] and failure["agency"] == "encounters"
+
+
+def test_a_download_cut_on_every_attempt_resumes_on_the_next_run(site: DdpSite, dirs: tuple[Path, Path]) -> None:
+    release_site(site)
+    path = site.add_raw("Removals", big_zip(2_000_000), "2026-ICLI-00005_Removals_20260311_Redacted.zip")
+    site.inject(path, *[Fault("cut")] * 3)  # every attempt of this run
+    assert run(site, dirs) == 0
+    before = assert_archive_valid(dirs)
+    [failure] = read_dict_csv(dirs[0] / "failures.csv")
+    assert failure["agency"] == "removals" and "interrupted" in failure["error"]
+    [partial] = (dirs[1] / "ddp" / "partial").glob("*.part")
+    kept = partial.stat().st_size
+    assert 0 < kept < 2_000_000
+    site.state.requests.clear()
+    assert run(site, dirs) == 0
+    assert_archive_valid(dirs, before)
+    [answer] = [r for r in site.requests_for(path) if r[1] > 0]
+    assert answer[1] == 206 and answer[2] == f"bytes={kept}-"
+    assert read_dict_csv(dirs[0] / "failures.csv") == []
+    assert "removals" in {r["table"] for r in manifest(dirs, "2026-03-10")}
+
+
+def test_a_processed_file_not_matching_its_lfs_pointer_is_rejected(site: DdpSite, dirs: tuple[Path, Path]) -> None:
+    paths = release_site(site)
+    site.inject(paths["stints"], Fault("html"))  # e.g. GitHub's rate-limit page instead of the object
+    assert run(site, dirs) == 0
+    assert_archive_valid(dirs)
+    [failure] = read_dict_csv(dirs[0] / "failures.csv")
+    assert failure["agency"] == "stints" and "LFS pointer" in failure["error"]
+    assert "stints" not in {r["table"] for r in manifest(dirs, "2026-03-10")}
