@@ -14,6 +14,7 @@ import pytest
 
 from ice_tracker.daily import main as run_daily
 from ice_tracker.fileio import read_dict_csv
+from tests.conftest import use_fast_network
 from tests.ddp_files import big_zip, detentions_workbook, stints_parquet, table_workbook
 from tests.ddp_site import DdpSite
 from tests.ice_site import Fault
@@ -24,10 +25,7 @@ BOOKKEEPING = {"manifest.csv", "links.csv", "releases.csv"}
 
 @pytest.fixture(autouse=True)
 def fast_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ICE_TRACKER_BACKOFF", "0.01")
-    monkeypatch.setenv("ICE_TRACKER_READ_TIMEOUT", "2.0")
-    monkeypatch.setenv("ICE_TRACKER_CONNECT_TIMEOUT", "2")
-    monkeypatch.setenv("ICE_TRACKER_RETRIES", "2")
+    use_fast_network(monkeypatch, read_timeout=2.0)
     monkeypatch.setenv("ICE_TRACKER_DDP_REPO_LIMIT", str(REPO_LIMIT))
 
 

@@ -21,7 +21,7 @@ from ice_tracker.fileio import read_dict_csv
 from ice_tracker.sources.ice287g.scrape import pdf_links
 from ice_tracker.sources.ice287g.workbook import read_roster
 from tests.archive_checks import assert_archive_valid, manifest_rows, snapshot
-from tests.conftest import REPO_ROOT, SHARED_FIXTURES, shared_fixture_path
+from tests.conftest import REPO_ROOT, SHARED_FIXTURES, shared_fixture_path, use_fast_network
 from tests.ice_site import MOA_PREFIX, Fault, IceSite, rewrite_workbook
 from tests.roster_factory import ICE_MOA, pending_workbook, roster_workbook, simple_rows
 
@@ -31,11 +31,7 @@ LATEST_PENDING = "sheets_20250719_151637/pendingAgencies07182025pm.xlsx"
 
 @pytest.fixture(autouse=True)
 def fast_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Short timeouts and backoff so fault scenarios take seconds, not minutes."""
-    monkeypatch.setenv("ICE_TRACKER_BACKOFF", "0.01")
-    monkeypatch.setenv("ICE_TRACKER_READ_TIMEOUT", "1.0")
-    monkeypatch.setenv("ICE_TRACKER_CONNECT_TIMEOUT", "2")
-    monkeypatch.setenv("ICE_TRACKER_RETRIES", "2")
+    use_fast_network(monkeypatch)
 
 
 @pytest.fixture
