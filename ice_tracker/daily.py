@@ -118,7 +118,6 @@ def step_releases(args: argparse.Namespace, data_dir: Path, run_time: datetime) 
                                      repo_limit=int(env_float("ICE_TRACKER_DDP_REPO_LIMIT", DEFAULT_REPO_LIMIT)),
                                      max_bytes=int(env_float("ICE_TRACKER_DDP_MAX_BYTES", DDP_MAX_BYTES)))
         except WatchFailed as exc:
-            failures.save()
             raise StepFailed(str(exc)) from exc
         finally:
             try:

@@ -183,7 +183,7 @@ def test_a_link_that_disappears_is_recorded_and_nothing_is_deleted(site: DdpSite
     ids = [r["release_id"] for r in releases(dirs)]
     assert ids == ["2026-03-10", "2026-03-10_2"]  # same sentence, another link set
     gone = {r["url"]: r for r in read_dict_csv(dirs[0] / "releases" / "ddp" / "links.csv")}[arrests_url]
-    assert gone["disappeared_on"] == gone["last_seen"]
+    assert gone["disappeared_on"] == releases(dirs)[-1]["last_seen"] and gone["first_seen"]
     assert summary(dirs)["steps"]["releases"]["links_disappeared"] == [arrests_url]
     assert {r["table"] for r in manifest(dirs, "2026-03-10")} == {"arrests", "detentions", "stints"}
     assert {r["table"] for r in manifest(dirs, "2026-03-10_2")} == {"detentions", "stints"}
@@ -261,8 +261,10 @@ def test_unreadable_page_decides_nothing(site: DdpSite, dirs: tuple[Path, Path])
     assert (dirs[0] / "releases" / "ddp" / "releases.csv").read_bytes() == history
     assert any(f["kind"] == "ddp-page" for f in read_dict_csv(dirs[0] / "failures.csv"))
     site.state.page_html["/data/processed/ice.html"] = "<html><body>Service unavailable</body></html>"
+    failures_before = (dirs[0] / "failures.csv").read_bytes()
     assert run(site, dirs) == 2  # nothing could be read: the step failed, nothing written
     assert_archive_valid(dirs, before)
+    assert (dirs[0] / "failures.csv").read_bytes() == failures_before
 
 
 def test_redirect_off_the_allow_list_is_refused(site: DdpSite, dirs: tuple[Path, Path]) -> None:

@@ -1,7 +1,8 @@
 """Release history: `releases/ddp/releases.csv` (one row per release) and `links.csv` (every link).
 
 A release is the latest-release link set plus the "through <date>" sentence(s). When either
-changes, a new release row is added; otherwise the current row's `last_seen` moves on. Links that
+changes, a new release row is added; otherwise the current row's `last_seen` moves on (the day
+the release was last confirmed on the pages). Links that
 leave the pages are kept in `links.csv` with the day they disappeared: nothing is ever deleted.
 """
 
@@ -35,8 +36,7 @@ class LinkRecord:
     latest: str  # "yes" / "no" when last seen
     page: str
     first_seen: str
-    last_seen: str
-    disappeared_on: str = ""
+    disappeared_on: str = ""  # no last_seen here: 150 links would rewrite the file every day
 
 
 RELEASE_COLUMNS = [f.name for f in fields(Release)]
@@ -83,8 +83,10 @@ class ReleaseHistory:
         return next((r for r in self.releases if r.release_id == release_id), None)
 
     def _unused_id(self, wanted: str) -> str:
-        taken = {r.release_id for r in self.releases} | {p.name for p in self.root.iterdir()} if self.root.is_dir() \
-            else {r.release_id for r in self.releases}
+        """`wanted`, or `wanted_2`… when a release (or a folder) of that name exists."""
+        taken = {r.release_id for r in self.releases}
+        if self.root.is_dir():
+            taken |= {p.name for p in self.root.iterdir()}
         candidate, n = wanted, 2
         while candidate in taken:
             candidate, n = f"{wanted}_{n}", n + 1
@@ -116,8 +118,8 @@ class ReleaseHistory:
         for url, link in present.items():
             record = self.links.get(url)
             if record is None:
-                record = self.links[url] = LinkRecord(url, link.kind, link.table, link.fmt, "", link.page, day, day)
-            record.last_seen, record.disappeared_on = day, ""
+                record = self.links[url] = LinkRecord(url, link.kind, link.table, link.fmt, "", link.page, day)
+            record.disappeared_on = ""
             record.latest = "yes" if link.latest else "no"
             record.table = link.table or record.table
         gone = []
