@@ -56,7 +56,7 @@ def table_workbook(table: str, n_rows: int = 5) -> bytes:
         sheet.append(line)
     sheet.append([f"{table.title()} Date", "Area of Responsibility", "Anonymized Identifier"])
     for i in range(n_rows):
-        sheet.append([datetime(2025, 6, 1 + i), "Los Angeles Area of Responsibility", f"{table}{i:08d}"])
+        sheet.append([datetime(2025, 6, 1) + timedelta(days=i), "Los Angeles Area of Responsibility", f"{table}{i:08d}"])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
