@@ -307,3 +307,30 @@ def test_a_processed_file_not_matching_its_lfs_pointer_is_rejected(site: DdpSite
     [failure] = read_dict_csv(dirs[0] / "failures.csv")
     assert failure["agency"] == "stints" and "LFS pointer" in failure["error"]
     assert "stints" not in {r["table"] for r in manifest(dirs, "2026-03-10")}
+
+
+def test_a_failed_link_that_disappears_is_no_longer_retried(site: DdpSite, dirs: tuple[Path, Path]) -> None:
+    paths = release_site(site)
+    site.inject(paths["arrests"], *[Fault("status", 500)] * 3)
+    assert run(site, dirs) == 0
+    site.remove_link(site.row("Arrests").raw[0][0])
+    site.state.requests.clear()
+    assert run(site, dirs) == 0
+    assert site.requests_for(paths["arrests"]) == []
+    [failure] = read_dict_csv(dirs[0] / "failures.csv")  # still listed: the archive lacks that file
+    assert failure["agency"] == "arrests" and failure["attempts"] == "1"
+
+
+def test_the_plain_daily_run_includes_the_release_watch(site: DdpSite, dirs: tuple[Path, Path]) -> None:
+    from tests.ice_site import IceSite
+    from tests.roster_factory import roster_workbook, simple_rows
+
+    release_site(site)
+    data, cache = dirs
+    with IceSite() as ice:
+        ice.publish_workbook(roster_workbook(simple_rows()), "participatingAgencies07182025pm.xlsx")
+        assert run_daily(["--data-dir", str(data), "--cache-dir", str(cache), "--page-url", ice.url, "--no-pdfs",
+                          "--ddp-page", site.raw_url, "--ddp-page", site.processed_url]) == 0
+    message = summary(dirs)["commit_message"]
+    assert message.startswith("287(g): 1 new workbook") and "DDP: new release through 2026-03-10, 3 files" in message
+    assert_archive_valid(dirs)

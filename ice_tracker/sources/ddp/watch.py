@@ -183,8 +183,10 @@ def watch_releases(*, pages: list[str], client: HttpClient, data_dir: Path, cach
                     archiver.get(release.release_id, Target(link.url, link.table, link.fmt, link.kind))
             store.save(release.release_id)
     for pending in failures.pending((FILE_KIND,)):
+        record = history.links.get(pending.url)
+        if record is not None and record.disappeared_on:
+            continue  # DDP took the link down: the failure stays listed, the retries stop
         if pending.url not in {f["url"] for f in summary.failures}:
-            record = history.links.get(pending.url)
             archiver.get(pending.state, Target(pending.url, pending.agency, record.fmt if record else "",
                                                record.kind if record else "raw"))
     history.save()
