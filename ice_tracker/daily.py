@@ -19,11 +19,12 @@ from urllib.parse import urlsplit
 
 from ice_tracker import __version__
 from ice_tracker.archive import Archive, utc_iso
-from ice_tracker.config import default_data_dir
+from ice_tracker.config import default_cache_dir, default_data_dir
 from ice_tracker.failures import FailureLog
 from ice_tracker.fileio import write_json
 from ice_tracker.http import DEFAULT_MAX_BYTES, HttpClient
 from ice_tracker.logging_setup import configure_logging
+from ice_tracker.sources import ddp
 from ice_tracker.sources.ice287g import PAGE_URL
 from ice_tracker.sources.ice287g.scrape import ScrapeFailed, scrape_287g
 
@@ -53,6 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", action="append", choices=sorted(STEPS), metavar="STEP",
                         help=f"run only this step; repeatable (steps: {', '.join(STEPS)})")
     parser.add_argument("--no-pdfs", action="store_true", help="archive workbooks only; skip agreement PDFs")
+    parser.add_argument("--ddp-page", action="append", default=None, metavar="URL",
+                        help="a Deportation Data Project page to watch for releases; repeatable "
+                             f"(default: {', '.join(ddp.DEFAULT_PAGES)})")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="big downloads and intermediates, never committed (default: ~/.cache/ice_tracker)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
 
 
@@ -93,6 +99,36 @@ def step_287g(args: argparse.Namespace, data_dir: Path, run_time: datetime) -> d
                           "not_modified": client.stats.not_modified, "seconds": round(client.stats.seconds, 3)}
     log.info("287(g): %d new workbook(s), %d new agreement PDF(s), %d failure(s) this run, %d outstanding",
              len(summary.new_workbooks), len(summary.new_pdfs), len(summary.failures), len(failures.rows))
+    return result
+
+
+def step_releases(args: argparse.Namespace, data_dir: Path, run_time: datetime) -> dict[str, Any]:
+    """DDP releases: detect, archive only what is new, hand detentions files to the derivations."""
+    from ice_tracker.sources.ddp.store import DEFAULT_REPO_LIMIT
+    from ice_tracker.sources.ddp.watch import DEFAULT_MAX_BYTES as DDP_MAX_BYTES, WatchFailed, watch_releases
+
+    pages = getattr(args, "ddp_page", None) or list(ddp.DEFAULT_PAGES)
+    cache_dir = (getattr(args, "cache_dir", None) or default_cache_dir()).resolve()
+    failures = FailureLog(data_dir / "failures.csv")
+    with make_client(data_dir, [*pages, *(f"https://{host}/" for host in ddp.ALLOWED_HOSTS)]) as client:
+        try:
+            summary = watch_releases(pages=pages, client=client, data_dir=data_dir, cache_dir=cache_dir,
+                                     failures=failures, run_time=run_time,
+                                     repo_limit=int(env_float("ICE_TRACKER_DDP_REPO_LIMIT", DEFAULT_REPO_LIMIT)),
+                                     max_bytes=int(env_float("ICE_TRACKER_DDP_MAX_BYTES", DDP_MAX_BYTES)))
+        except WatchFailed as exc:
+            raise StepFailed(str(exc)) from exc
+        finally:
+            try:
+                (data_dir / ".tmp").rmdir()
+            except OSError:
+                pass
+        failures.save()
+        result = asdict(summary)
+        result["http"] = {"requests": client.stats.requests, "bytes_downloaded": client.stats.bytes_downloaded,
+                          "seconds": round(client.stats.seconds, 3)}
+    log.info("DDP: release %s%s, %d new file(s), %d failure(s)", summary.release_id,
+             " (new)" if summary.new_release else "", len(summary.files_new), len(summary.failures))
     return result
 
 
@@ -154,9 +190,11 @@ def _derive_headline(results: dict[str, Any]) -> str:
     return "roster: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(counts.items()))
 
 
-# Each step: name → function(args, data_dir, run_time) -> summary dict, run in this order.
+# Each step: name → function(args, data_dir, run_time) -> summary dict, run in this order
+# (releases before derive, so a new DDP release's detention outputs are in place first).
 STEPS: dict[str, Callable[[argparse.Namespace, Path, datetime], dict[str, Any]]] = {
     "287g": step_287g,
+    "releases": step_releases,
     "derive": step_derive,
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.message
 import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -146,7 +147,156 @@ class _GuardedSession(requests.Session):
         return target
 
 
-class HttpClient:
+# ----- resumable downloads (big files: DDP releases) ---------------------------------------------
+
+
+def _validators_path(partial: Path) -> Path:
+    return partial.with_name(partial.name + ".json")
+
+
+def _read_validators(partial: Path, url: str) -> dict[str, str]:
+    """The validators saved beside a partial body of `url`, or {} (and no partial) if unusable."""
+    side = _validators_path(partial)
+    try:
+        saved = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = {}
+    if not isinstance(saved, dict) or saved.get("url") != url or not partial.is_file():
+        partial.unlink(missing_ok=True)
+        side.unlink(missing_ok=True)
+        return {}
+    return saved
+
+
+def _content_range_start(value: str) -> int | None:
+    """'bytes 100-199/200' → 100."""
+    try:
+        unit, rest = value.split(" ", 1)
+        return int(rest.split("-", 1)[0]) if unit.strip().lower() == "bytes" else None
+    except ValueError:
+        return None
+
+
+def _expected_total(response: requests.Response, have: int) -> int | None:
+    if response.status_code == 206:
+        total = response.headers.get("Content-Range", "").rpartition("/")[2]
+        return int(total) if total.isdigit() else None
+    declared = response.headers.get("Content-Length", "")
+    return have + int(declared) if declared.isdigit() else None
+
+
+def _hash_file(path: Path) -> tuple[str, bytes]:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        head = handle.read(2048)
+        digest.update(head)
+        for block in iter(lambda: handle.read(CHUNK * 4), b""):
+            digest.update(block)
+    return digest.hexdigest(), head
+
+
+class ResumableMixin:
+    """`HttpClient.fetch_resumable`: big bodies kept in a named partial file across interruptions."""
+
+    def fetch_resumable(self: "HttpClient", url: str, partial: Path, *,  # type: ignore[misc]
+                        max_bytes: int | None = None, attempts: int = 3) -> FetchResult:
+        """GET `url` into `partial`, resuming with Range/If-Range after an interruption.
+
+        The partial body and its validators (a `.json` beside it) survive a failed attempt and a
+        failed run, so the next attempt (this run or the next) asks only for the missing bytes; a
+        server that ignores the range (200) or whose file changed (If-Range fails) sends the whole
+        body again. On success `temp_path` is `partial`, complete and hashed; the caller moves it.
+        Raises FetchError subclasses; HTTP errors and oversize bodies discard nothing they should
+        keep (oversize: the partial is removed).
+        """
+        cap = max_bytes or self.max_bytes
+        partial = Path(partial)
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        last_error: FetchError | None = None
+        for _ in range(max(1, attempts)):
+            saved = _read_validators(partial, url)
+            have = partial.stat().st_size if saved else 0
+            validator = saved.get("etag") or saved.get("last_modified") or ""
+            headers = {"Range": f"bytes={have}-", "If-Range": validator} if have and validator else {}
+            response = self._get(url, headers)
+            with response:
+                if response.status_code == 416:
+                    partial.unlink(missing_ok=True)
+                    last_error = HttpStatusError(url, 416)
+                    continue
+                if response.status_code not in (200, 206):
+                    raise HttpStatusError(url, response.status_code)
+                if response.status_code == 206 and _content_range_start(response.headers.get("Content-Range", "")) != have:
+                    partial.unlink(missing_ok=True)
+                    last_error = NetworkError(url, "server answered a range we did not ask for")
+                    continue
+                offset = have if response.status_code == 206 else 0
+                total = _expected_total(response, offset)
+                if total is not None and total > cap:
+                    partial.unlink(missing_ok=True)
+                    _validators_path(partial).unlink(missing_ok=True)
+                    raise TooLarge(url, f"declared size {total:,} bytes exceeds the cap of {cap:,}")
+                result = FetchResult(
+                    url=url, final_url=response.url, status=200,
+                    etag=response.headers.get("ETag", ""),
+                    last_modified=response.headers.get("Last-Modified", ""),
+                    content_type=response.headers.get("Content-Type", "").split(";")[0].strip(),
+                    filename=filename_from_headers(response.headers.get("Content-Disposition"))
+                    or filename_from_url(response.url),
+                )
+                _validators_path(partial).write_text(json.dumps(
+                    {"url": url, "etag": result.etag, "last_modified": result.last_modified}), encoding="utf-8")
+                try:
+                    size = self._append_body(response, partial, offset, cap, url)
+                except NetworkError as exc:
+                    log.info("%s; will resume from byte %s", exc, f"{partial.stat().st_size:,}")
+                    last_error = exc
+                    continue
+            if total is not None and size != total:
+                last_error = NetworkError(url, f"body ended at {size:,} of {total:,} bytes")
+                continue
+            _validators_path(partial).unlink(missing_ok=True)
+            result.temp_path = partial
+            result.size = size
+            result.sha256, result.head = _hash_file(partial)
+            if offset:
+                log.info("resumed %s at byte %s", url, f"{offset:,}")
+            return result
+        assert last_error is not None
+        raise last_error
+
+    def _append_body(self: "HttpClient", response: requests.Response, partial: Path, offset: int,  # type: ignore[misc]
+                     cap: int, url: str) -> int:
+        """Write the body at `offset` of `partial` (0 truncates); returns the file's size."""
+        started = time.perf_counter()
+        size = offset
+        try:
+            with open(partial, "r+b" if offset else "wb") as handle:
+                os.fchmod(handle.fileno(), PUBLIC_FILE_MODE)
+                handle.seek(offset)
+                handle.truncate()
+                try:
+                    for chunk in response.iter_content(CHUNK):
+                        size += len(chunk)
+                        self.stats.bytes_downloaded += len(chunk)
+                        if size > cap:
+                            raise TooLarge(url, f"body exceeds the cap of {cap:,} bytes")
+                        handle.write(chunk)
+                finally:
+                    handle.flush()
+                    os.fsync(handle.fileno())
+        except TooLarge:
+            partial.unlink(missing_ok=True)
+            _validators_path(partial).unlink(missing_ok=True)
+            raise
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise NetworkError(url, f"body interrupted after {size:,} bytes: {type(exc).__name__}") from exc
+        finally:
+            self.stats.seconds += time.perf_counter() - started
+        return size
+
+
+class HttpClient(ResumableMixin):
     """Downloads with timeouts, retries, an allow-list and a size cap; see the module docstring."""
 
     def __init__(

@@ -27,3 +27,11 @@ def shared_fixture_path(*parts: str) -> Path:
 @pytest.fixture(scope="session")
 def shared_fixtures() -> Path:
     return shared_fixture_path()
+
+
+def use_fast_network(monkeypatch: pytest.MonkeyPatch, read_timeout: float = 1.0) -> None:
+    """Short timeouts and backoff for loopback-site tests, so fault scenarios take seconds, not minutes."""
+    monkeypatch.setenv("ICE_TRACKER_BACKOFF", "0.01")
+    monkeypatch.setenv("ICE_TRACKER_READ_TIMEOUT", str(read_timeout))
+    monkeypatch.setenv("ICE_TRACKER_CONNECT_TIMEOUT", "2")
+    monkeypatch.setenv("ICE_TRACKER_RETRIES", "2")

@@ -21,7 +21,7 @@ from ice_tracker.fileio import read_dict_csv
 from ice_tracker.sources.ice287g.scrape import pdf_links
 from ice_tracker.sources.ice287g.workbook import read_roster
 from tests.archive_checks import assert_archive_valid, manifest_rows, snapshot
-from tests.conftest import REPO_ROOT, SHARED_FIXTURES, shared_fixture_path
+from tests.conftest import REPO_ROOT, SHARED_FIXTURES, shared_fixture_path, use_fast_network
 from tests.ice_site import MOA_PREFIX, Fault, IceSite, rewrite_workbook
 from tests.roster_factory import ICE_MOA, pending_workbook, roster_workbook, simple_rows
 
@@ -31,11 +31,7 @@ LATEST_PENDING = "sheets_20250719_151637/pendingAgencies07182025pm.xlsx"
 
 @pytest.fixture(autouse=True)
 def fast_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Short timeouts and backoff so fault scenarios take seconds, not minutes."""
-    monkeypatch.setenv("ICE_TRACKER_BACKOFF", "0.01")
-    monkeypatch.setenv("ICE_TRACKER_READ_TIMEOUT", "1.0")
-    monkeypatch.setenv("ICE_TRACKER_CONNECT_TIMEOUT", "2")
-    monkeypatch.setenv("ICE_TRACKER_RETRIES", "2")
+    use_fast_network(monkeypatch)
 
 
 @pytest.fixture
@@ -54,7 +50,7 @@ def small_site(site: IceSite) -> IceSite:
 
 
 def scrape(site: IceSite, data_dir: Path, *extra: str) -> int:
-    return run_daily(["--data-dir", str(data_dir), "--page-url", site.url, *extra])
+    return run_daily(["--data-dir", str(data_dir), "--page-url", site.url, "--only", "287g", *extra])
 
 
 def last_run(data_dir: Path) -> dict:
@@ -338,7 +334,7 @@ def test_killed_mid_download_leaves_no_partial_file_and_next_run_completes(small
     small_site.inject(target, Fault("stall_body", seconds=30))
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "ICE_TRACKER_READ_TIMEOUT": "60"}
     process = subprocess.Popen([sys.executable, str(REPO_ROOT / "scraper.py"), "--data-dir", str(tmp_path),
-                                "--page-url", small_site.url], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                "--page-url", small_site.url, "--only", "287g"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         assert small_site.state.stalled.wait(30), "the download never started"
         time.sleep(0.3)
