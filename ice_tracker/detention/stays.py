@@ -57,6 +57,8 @@ def build_stays(stints: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame,
     # all codes of a stay, in book-in order: rows are sorted by stay, so one Arrow list join does it
     offsets = pa.array(np.append(first, len(rows)).astype(np.int32))
     codes = pa.array(facility.fillna(""), type=pa.string())
+    if isinstance(codes, pa.ChunkedArray):  # Arrow-backed string columns come back chunked
+        codes = codes.combine_chunks()
     stays["detention_facility_codes"] = pd.array(pc.binary_join(pa.ListArray.from_arrays(offsets, codes), "|"), dtype=facility.dtype)
     stays = stays[STAY_COLUMNS]
     counts = {
