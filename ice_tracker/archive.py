@@ -46,6 +46,14 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def remove_empty_temp_dir(data_dir: Path) -> None:
+    """Remove `<data>/.tmp` when empty, so a run that achieved nothing leaves no trace."""
+    try:
+        (Path(data_dir) / TEMP_DIR_NAME).rmdir()
+    except OSError:
+        pass
+
+
 class Archive:
     """Store-only-new bookkeeping over one data dir for one run (one timestamp)."""
 
@@ -113,11 +121,7 @@ class Archive:
                     leftover.unlink()
 
     def finish(self) -> None:
-        """Remove the temp folder when empty, so a run that achieved nothing leaves no trace."""
-        try:
-            self.temp_dir.rmdir()
-        except OSError:
-            pass
+        remove_empty_temp_dir(self.data_dir)
 
     def folder(self, area: str) -> Path:
         """`<data>/<area>/<area>_<stamp>`, e.g. sheets/sheets_20250519_024922 (not created here)."""

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ice_tracker import __version__
-from ice_tracker.archive import Archive, utc_iso
+from ice_tracker.archive import Archive, remove_empty_temp_dir, utc_iso
 from ice_tracker.config import default_cache_dir, default_data_dir
 from ice_tracker.failures import FailureLog
 from ice_tracker.fileio import write_json
@@ -119,10 +119,7 @@ def step_releases(args: argparse.Namespace, data_dir: Path, run_time: datetime) 
         except WatchFailed as exc:
             raise StepFailed(str(exc)) from exc
         finally:
-            try:
-                (data_dir / ".tmp").rmdir()
-            except OSError:
-                pass
+            remove_empty_temp_dir(data_dir)
         failures.save()
         result = asdict(summary)
         result["http"] = {"requests": client.stats.requests, "bytes_downloaded": client.stats.bytes_downloaded,

@@ -17,13 +17,13 @@ import hashlib
 import html
 import json
 import re
-import threading
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import quote, urlsplit
 
-from tests.ice_site import Fault, _QuietServer
+from tests.ice_site import Fault
+from tests.loopback import LoopbackSite, no_delay
 
 RAW_PAGE = "/data/ice.html"
 PROCESSED_PAGE = "/data/processed/ice.html"
@@ -61,25 +61,15 @@ class DdpState:
     ranges: bool = True  # False: ignore Range like a server that does not support it
 
 
-class DdpSite:
+class DdpSite(LoopbackSite):
     """`with DdpSite() as site:`; `site.raw_url` / `site.processed_url` are the two pages."""
 
     def __init__(self) -> None:
         self.state = DdpState()
-        self.server = _QuietServer(("127.0.0.1", 0), _make_handler(self.state))
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(_make_handler(self.state))
         self.raw_url = self.base + RAW_PAGE
         self.processed_url = self.base + PROCESSED_PAGE
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._n = 0
-
-    def __enter__(self) -> DdpSite:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     # ----- content ------------------------------------------------------------------------
     def box_file(self, body: bytes, filename: str, *, form: str = "static") -> tuple[str, str]:
@@ -182,6 +172,10 @@ def _pointer(body: bytes) -> bytes:
 def _make_handler(state: DdpState) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            no_delay(self)
 
         def log_message(self, *args: object) -> None:
             pass

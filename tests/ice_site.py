@@ -16,15 +16,16 @@ import io
 import re
 import socket
 import struct
-import sys
 import threading
 import time
 import zipfile
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
+
+from tests.loopback import LoopbackSite, no_delay
 
 PAGE_PATH = "/identify-and-arrest/287g"
 DOCLIB = "/doclib/about/offices/ero/287g/"
@@ -89,37 +90,18 @@ class SiteState:
     synthetic_pdf_size: int = 0
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """Clients hanging up (resets, timeouts we provoke) are expected here, not errors."""
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
-
-
-class IceSite:
+class IceSite(LoopbackSite):
     """Start with `with IceSite(fixtures_dir) as site:`; `site.url` is the page URL."""
 
     def __init__(self, fixtures: Path | None = None):
         self.state = SiteState()
         self.fixtures = fixtures
         self.paths: dict[str, str] = {}  # list → server path of the workbook the page links now
-        self.server = _QuietServer(("127.0.0.1", 0), _make_handler(self.state))
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(_make_handler(self.state))
         self.url = self.base + PAGE_PATH
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         if fixtures is not None:
             for pdf in sorted((fixtures / "ice287g" / "agreements").rglob("*.pdf")):
                 self.state.real_pdfs[pdf.name] = pdf.read_bytes()
-
-    def __enter__(self) -> IceSite:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     # ----- content ------------------------------------------------------------------------
     def publish_workbook(self, data: bytes, name: str, *, form: str = "doclib", text: str = "",
@@ -189,8 +171,7 @@ def _make_handler(state: SiteState) -> type[BaseHTTPRequestHandler]:
 
         def setup(self) -> None:
             super().setup()
-            # Like real servers: no Nagle delay between the header and body writes.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            no_delay(self)
 
         def log_message(self, *args: object) -> None:  # keep test output quiet
             pass
