@@ -179,6 +179,11 @@ def fiscal_year_adp(inputs: Inputs, scope: str = "national") -> pd.DataFrame | N
     return rows.sort_values(["fiscal_year", "detention_facility_code"]).reset_index(drop=True)
 
 
+def fy_label(day: pd.Timestamp) -> str:
+    """The federal fiscal year (October–September) a day falls in: 2024-10-01 → FY2025."""
+    return f"FY{day.year + (day.month >= 10)}"
+
+
 def fy_bounds(label: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     """FY2025 → 2024-10-01 .. 2025-09-30."""
     year = int(label.removeprefix("FY"))
