@@ -1,0 +1,115 @@
+"""Read what the other steps wrote into one `Inputs` bundle; an absent file reads as None.
+
+Paths are relative to the data dir, as the daily workflow commits them. Every column is read as text
+(as written) and converted where a table is derived, so nothing is silently re-typed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+ROSTER_COUNTS = "data/roster_counts.csv"
+ROSTER_CURRENT = "data/roster_current.csv"
+CHANGES = "data/changes.csv"
+AGREEMENTS = "agreements.csv"
+MATCHES = "data/agency_matches.csv"
+MANIFEST = "manifest.csv"
+MOA_METADATA = "data/moa_metadata.csv"
+DETENTION_DIR = "data/detention"
+NATIONAL_DAILY = f"{DETENTION_DIR}/national_daily_population.csv"
+ADP_FY = f"{DETENTION_DIR}/adp_fiscal_year.csv"
+ADP_MONTHLY = f"{DETENTION_DIR}/adp_monthly.csv"
+FACILITIES = f"{DETENTION_DIR}/facilities.csv"
+DETENTION_REPORT = f"{DETENTION_DIR}/report.json"
+
+
+class InputError(ValueError):
+    """An input file exists but cannot be used (missing columns, unreadable)."""
+
+
+def read_table(data_dir: Path, rel: str, required: tuple[str, ...] = ()) -> pd.DataFrame | None:
+    """A CSV as text columns (empty cells → ""), or None when absent; InputError if columns are missing."""
+    path = Path(data_dir) / rel
+    if not path.is_file():
+        return None
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(f"{rel}: unreadable CSV: {exc}") from exc
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(f"{rel}: missing column(s) {', '.join(missing)}")
+    return frame
+
+
+def read_json(data_dir: Path, rel: str) -> dict[str, Any] | None:
+    path = Path(data_dir) / rel
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{rel}: unreadable JSON: {exc}") from exc
+
+
+@dataclass
+class Inputs:
+    data_dir: Path
+    roster_counts: pd.DataFrame | None = None
+    roster_current: pd.DataFrame | None = None
+    changes: pd.DataFrame | None = None
+    agreements: pd.DataFrame | None = None
+    matches: pd.DataFrame | None = None
+    manifest: pd.DataFrame | None = None
+    moa_metadata: pd.DataFrame | None = None
+    national_daily: pd.DataFrame | None = None
+    adp_fiscal_year: pd.DataFrame | None = None
+    adp_monthly: pd.DataFrame | None = None
+    facilities: pd.DataFrame | None = None
+    detention_report: dict[str, Any] | None = None
+
+
+SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "roster_counts": (ROSTER_COUNTS, ("roster_date", "snapshot", "file", "list", "support_type", "state",
+                                      "agreements", "agencies")),
+    "roster_current": (ROSTER_CURRENT, ("snapshot", "roster_date", "list", "state", "agency", "county",
+                                        "type", "support_type", "signed", "moa_url", "addendum_url",
+                                        "agreement_id")),
+    "changes": (CHANGES, ("list", "roster_date", "change", "agreement_id", "state", "agency", "support_type",
+                          "field", "old", "new")),
+    "agreements": (AGREEMENTS, ("snapshot", "state", "agency", "agency_id", "ori", "population_policed",
+                                "operating_budget", "zip", "agency_type")),
+    "matches": (MATCHES, ("state", "agency", "agency_id", "csllea_name", "match_method", "needs_review")),
+    "manifest": (MANIFEST, ("path", "kind", "source_url", "fetched_at", "state", "agency")),
+    "moa_metadata": (MOA_METADATA, ("sha256", "paths")),
+    "national_daily": (NATIONAL_DAILY, ("date", "n_detained_at_midnight", "provisional")),
+    "adp_fiscal_year": (ADP_FY, ("scope", "detention_facility_code", "fiscal_year", "adp_at_midnight")),
+    "adp_monthly": (ADP_MONTHLY, ("scope", "detention_facility_code", "month", "adp_at_midnight")),
+    "facilities": (FACILITIES, ("detention_facility_code", "detention_facility")),
+}
+
+
+def load_inputs(data_dir: Path) -> tuple[Inputs, list[str]]:
+    """Every input that exists; unusable ones are logged, returned as errors and treated as absent."""
+    inputs = Inputs(Path(data_dir))
+    errors: list[str] = []
+    for name, (rel, required) in SPECS.items():
+        try:
+            setattr(inputs, name, read_table(data_dir, rel, required))
+        except InputError as exc:
+            log.error("%s", exc)
+            errors.append(str(exc))
+    try:
+        inputs.detention_report = read_json(data_dir, DETENTION_REPORT)
+    except InputError as exc:
+        log.error("%s", exc)
+        errors.append(str(exc))
+    return inputs, errors
