@@ -149,11 +149,18 @@ def _derive_moa(data_dir: Path) -> dict[str, Any]:
     return run_moa(data_dir)
 
 
+def _derive_publish(data_dir: Path) -> dict[str, Any]:
+    from ice_tracker.publish.run import run_publish
+
+    return run_publish(data_dir)
+
+
 # Derivations in dependency order; each reads only the archive and earlier derivations.
 DERIVATIONS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "history": _derive_history,
     "matching": _derive_matching,
     "moa": _derive_moa,
+    "publish": _derive_publish,
 }
 
 

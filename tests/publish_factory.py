@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ice_tracker.fileio import write_csv, write_json
+from ice_tracker.matching.outputs import REVIEW_COLUMNS
 
 HISTORY = ["snapshot", "file", "roster_date", "roster_date_source", "list", "row_number", "state", "state_raw",
            "agency", "county", "county_raw", "type", "support_type", "support_type_raw", "signed", "signed_raw",
@@ -99,8 +100,7 @@ def write_roster_inputs(data_dir: Path) -> None:
     write_csv(data / "agency_matches.csv", match_cols,
               [[s, a, c, "County", 1, "sheriff", f"7{i:05d}", a.upper(), f"XX{i:07d}", "Sheriff", "100.0", "exact",
                 "", "", "", "false", ""] for i, (s, a, c) in enumerate(agencies)])
-    write_csv(data / "match_review.csv", ["state", "agency", "county", "kind", "match_method", "agency_id",
-                                          "csllea_name", "review_reason"], [])
+    write_csv(data / "match_review.csv", REVIEW_COLUMNS, [])  # the real header, so the dictionary check is real
     manifest_cols = ["path", "kind", "source_url", "sha256", "bytes", "fetched_at", "etag", "last_modified",
                      "content_type", "state", "agency"]
     manifest = []

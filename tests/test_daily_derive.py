@@ -28,6 +28,8 @@ def test_derive_builds_history_and_agreements_deterministically(tmp_path: Path, 
     assert "errors" not in summary
     assert summary["history"]["workbooks"] == 64 and summary["history"]["rows"] > 20000
     assert summary["matching"]["agencies"] > 700
+    assert summary["publish"]["errors"] == [] and summary["publish"]["problems"] == []  # every column described
+    assert (data_dir / "site" / "index.html").is_file() and len(list((data_dir / "plots").glob("*.png"))) >= 5
     history = read_dict_csv(data_dir / "data" / "roster_history.csv")
     agreements = read_dict_csv(data_dir / "agreements.csv")
     assert len(agreements) == len(history)
