@@ -83,3 +83,15 @@ def test_site_is_offline_plotly_included_once(data_dir: Path) -> None:
     assert "cdn." not in html and "https://cdn" not in html
     assert html.count("plotly") >= 1 and (data_dir / "site" / "assets" / "plotly.min.js").stat().st_size > 1_000_000
     assert '<label for="agreements-state">' in html or 'for="agreements-state"' in html
+
+
+def test_a_new_ddp_release_appears_in_the_feed(data_dir: Path) -> None:
+    from ice_tracker.fileio import write_csv
+
+    write_csv(data_dir / "releases" / "ddp" / "2026-03-10" / "manifest.csv",
+              ["table", "url", "file_name", "bytes", "sha256", "fetched_at", "stored", "path"],
+              [["detentions", "https://ucla.box.com/shared/static/x.xlsx", "Detentions_FY26.xlsx", 10, "a" * 64,
+                "2026-03-30T13:23:00Z", "cache", "sha256/aaa/Detentions_FY26.xlsx"]])
+    run_publish(data_dir)
+    feed = (data_dir / "data" / "changes.atom").read_text()
+    assert "New Deportation Data Project release: 2026-03-10" in feed and "Detentions_FY26.xlsx" in feed

@@ -107,9 +107,26 @@ def load_inputs(data_dir: Path) -> tuple[Inputs, list[str]]:
         except InputError as exc:
             log.error("%s", exc)
             errors.append(str(exc))
+    inputs.manifest = with_ddp_release_files(Path(data_dir), inputs.manifest)
     try:
         inputs.detention_report = read_json(data_dir, DETENTION_REPORT)
     except InputError as exc:
         log.error("%s", exc)
         errors.append(str(exc))
     return inputs, errors
+
+
+def with_ddp_release_files(data_dir: Path, manifest: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The archive manifest plus every DDP release file (step 5 keeps those in per-release manifests),
+    as kind `ddp` rows at `releases/ddp/<release_id>/<file name>`, so the feed can announce releases."""
+    rows = []
+    for release_manifest in sorted((data_dir / "releases" / "ddp").glob("*/manifest.csv")):
+        release_id = release_manifest.parent.name
+        for row in pd.read_csv(release_manifest, dtype=str, keep_default_na=False).to_dict("records"):
+            rows.append({"path": f"releases/ddp/{release_id}/{row.get('file_name', '')}", "kind": "ddp",
+                         "source_url": row.get("url", ""), "fetched_at": row.get("fetched_at", ""),
+                         "sha256": row.get("sha256", ""), "state": "", "agency": ""})
+    if not rows:
+        return manifest
+    extra = pd.DataFrame(rows)
+    return extra if manifest is None else pd.concat([manifest, extra], ignore_index=True).fillna("")
