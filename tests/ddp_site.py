@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import quote, urlsplit
 
 from tests.ice_site import Fault
-from tests.loopback import LoopbackSite, no_delay
+from tests.loopback import LoopbackSite, QuietHandler
 
 RAW_PAGE = "/data/ice.html"
 PROCESSED_PAGE = "/data/processed/ice.html"
@@ -170,15 +170,7 @@ def _pointer(body: bytes) -> bytes:
 
 
 def _make_handler(state: DdpState) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            no_delay(self)
-
-        def log_message(self, *args: object) -> None:
-            pass
+    class Handler(QuietHandler):
 
         def do_GET(self) -> None:  # noqa: N802 (http.server API)
             path = urlsplit(self.path).path

@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from tests.loopback import LoopbackSite, no_delay
+from tests.loopback import LoopbackSite, QuietHandler
 
 PAGE_PATH = "/identify-and-arrest/287g"
 DOCLIB = "/doclib/about/offices/ero/287g/"
@@ -166,15 +166,7 @@ the participating agencies program</a></p>
 
 
 def _make_handler(state: SiteState) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            no_delay(self)
-
-        def log_message(self, *args: object) -> None:  # keep test output quiet
-            pass
+    class Handler(QuietHandler):
 
         def do_GET(self) -> None:  # noqa: N802 (http.server API)
             path = urlsplit(self.path).path
