@@ -16,12 +16,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-dir", type=Path, default=None, help="where data/moa_metadata.csv and data/moa_text/ go (default: the data dir)")
     parser.add_argument("--tesseract", default=None, help="Tesseract binary (default: $ICE_TRACKER_TESSERACT, then PATH)")
     parser.add_argument("--dpi", type=int, default=None, help="render resolution for OCR (default 200)")
+    parser.add_argument("--no-handwriting", action="store_true", help="do not read hand-written signing dates (rows say handwriting = unavailable and are retried later)")
 
 
 def run(args: argparse.Namespace) -> int:
     from ice_tracker.moa import run_moa
 
     data_dir = args.data_dir or default_data_dir()
-    summary = run_moa(data_dir, args.out_dir, tesseract=args.tesseract, dpi=args.dpi)
+    summary = run_moa(data_dir, args.out_dir, tesseract=args.tesseract, dpi=args.dpi, handwriting=not args.no_handwriting)
     print(json.dumps(summary, sort_keys=True))
     return 0

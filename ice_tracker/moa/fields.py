@@ -316,14 +316,22 @@ def signatory(text: str) -> str:
     return ", ".join(part for part in (name, title) if part)
 
 
+def signature_layout(content: PdfContent) -> tuple[Page | None, list[Word], bool]:
+    """The signature page, the words of its signature block, and whether the LEA signs on the left."""
+    page, words = signature_words(content)
+    if page is None:
+        return None, [], True
+    left, right = column_texts(page, words)
+    return page, words, lea_is_left(page, words, left, right)
+
+
 def parties(content: PdfContent) -> tuple[Party, Party]:
     """(LEA, ICE) signing date and signatory from the two-column signature block."""
-    page, words = signature_words(content)
+    page, words, lea_left = signature_layout(content)
     lea, ice = Party(), Party()
     if page is None:
         return lea, ice
     left, right = column_texts(page, words)
-    lea_left = lea_is_left(page, words, left, right)
     lea.text, ice.text = (left, right) if lea_left else (right, left)
     for party in (lea, ice):
         dates = dates_in(strip_footers(party.text))
@@ -362,6 +370,8 @@ def extract_fields(content: PdfContent, file_names: list[str]) -> dict[str, str]
         "ice_signed": ice.signed,
         "lea_signed_source": lea.signed_source,
         "ice_signed_source": ice.signed_source,
+        "lea_signed_margin": "",
+        "ice_signed_margin": "",
         "lea_signatory": lea.signatory,
         "ice_signatory": ice.signatory,
         "revision_date": revision_date(text),

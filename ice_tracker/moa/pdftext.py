@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pdfplumber
+from PIL import Image
 import pypdfium2 as pdfium
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.utils import decode_text
@@ -248,3 +249,19 @@ def reread_page(path: Path, content: PdfContent, number: int, ocr: Ocr) -> PdfCo
     copy = PdfContent(list(content.pages), content.form_fields, content.signatures, dict(content.seconds))
     ocr_pages(path, copy, [number - 1], ocr)
     return copy if copy.pages[number - 1].source == "ocr" else None
+
+
+def render_page(path: Path, number: int, dpi: int) -> tuple[Image.Image, str]:
+    """Page `number` drawn in grey at `dpi` (form values drawn), and the PDF's ModDate as ISO date.
+
+    The modification date bounds when the pages were signed (they were signed before the file
+    was last saved); it is "" when the PDF does not carry one.
+    """
+    document = pdfium.PdfDocument(path)
+    try:
+        document.init_forms()
+        image = document[number - 1].render(scale=dpi / 72.0, may_draw_forms=True).to_pil().convert("RGB")
+        modified = PDF_DATE.search(document.get_metadata_dict().get("ModDate", "") or "")
+    finally:
+        document.close()
+    return image, "-".join(modified.groups()) if modified else ""

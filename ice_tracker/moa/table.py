@@ -8,6 +8,7 @@ retried once it is available. A bad file becomes a row with its error, never a s
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Iterable
@@ -16,24 +17,27 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ice_tracker.fileio import atomic_write_text, read_dict_csv, sha256_file, write_dict_csv
-from ice_tracker.moa.fields import extract_fields, signature_page
+from ice_tracker.moa.fields import extract_fields, signature_layout, signature_page
+from ice_tracker.moa.handwriting import DateReader, find_date_reader, read_party_dates, rules
 from ice_tracker.moa.ocr import DEFAULT_DPI, Ocr, find_tesseract
-from ice_tracker.moa.pdftext import PdfContent, PdfReadError, read_pdf, reread_page
+from ice_tracker.moa.pdftext import PdfContent, PdfReadError, read_pdf, render_page, reread_page
 
 log = logging.getLogger(__name__)
 
 # Bump when extraction changes so that cached rows are recomputed on the next run.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 METADATA = PurePosixPath("data/moa_metadata.csv")
 TEXT_DIR = PurePosixPath("data/moa_text")
 COLUMNS = [
     "sha256", "paths", "states", "agencies", "source_urls", "status", "error",
-    "pages", "text_layer", "ocr", "ocr_pages", "chars",
+    "pages", "text_layer", "ocr", "ocr_pages", "handwriting", "chars",
     "model", "model_source", "lea_name", "lea_name_source", "lea_city_state",
-    "lea_signed", "ice_signed", "lea_signed_source", "ice_signed_source", "lea_signatory", "ice_signatory",
+    "lea_signed", "ice_signed", "lea_signed_source", "ice_signed_source", "lea_signed_margin", "ice_signed_margin",
+    "lea_signatory", "ice_signatory",
     "revision_date", "extractor",
 ]  # fmt: skip
 RETRY_OCR = {"unavailable", "failed"}
+RETRY_HANDWRITING = {"unavailable", "failed"}
 
 
 @dataclass
@@ -43,6 +47,7 @@ class ArchivedPdf:
     states: set[str] = field(default_factory=set)
     agencies: set[str] = field(default_factory=set)
     source_urls: set[str] = field(default_factory=set)
+    first_archived: str = ""  # earliest fetched_at of these bytes in the manifest (UTC ISO 8601)
 
 
 def join(values: Iterable[str]) -> str:
@@ -73,10 +78,15 @@ def scan_archive(data_dir: Path) -> dict[str, ArchivedPdf]:
         item.states.add(row.get("state") or (parts[2] if len(parts) >= 5 else ""))
         item.agencies.add(row.get("agency") or (parts[3].replace("_", " ") if len(parts) >= 5 else ""))
         item.source_urls.add(row.get("source_url", ""))
+        fetched = row.get("fetched_at", "")
+        if fetched and (not item.first_archived or fetched < item.first_archived):
+            item.first_archived = fetched
     return found
 
 
-def process(data_dir: Path, out_dir: Path, item: ArchivedPdf, ocr: Ocr | None, stats: dict[str, float]) -> dict[str, Any]:
+def process(
+    data_dir: Path, out_dir: Path, item: ArchivedPdf, ocr: Ocr | None, reader: DateReader | None, stats: dict[str, float]
+) -> dict[str, Any]:
     """Read one distinct PDF, write its text file, return its metadata row (`stats` += timings)."""
     row: dict[str, Any] = {"sha256": item.sha256, "status": "ok", "error": "", "extractor": EXTRACTOR_VERSION}
     try:
@@ -89,6 +99,10 @@ def process(data_dir: Path, out_dir: Path, item: ArchivedPdf, ocr: Ocr | None, s
     fields = extract_fields(content, names)
     if ocr is not None and not (fields["lea_signed"] and fields["ice_signed"]):
         content = fill_dates_by_ocr(data_dir / item.paths[0], content, fields, names, ocr)
+    started = time.perf_counter()
+    handwriting = fill_dates_by_handwriting(data_dir / item.paths[0], content, fields, reader, item.first_archived)
+    stats["handwriting_seconds"] += time.perf_counter() - started
+    stats["handwriting_pdfs"] += handwriting not in ("not_needed", "unavailable")
     stats["text_pages"] += len(content.pages)  # every page goes through the text-layer pass
     stats["ocr_pages"] += sum(1 for p in content.pages if p.source == "ocr")
     stats["text_seconds"] += content.seconds["text"]
@@ -100,6 +114,7 @@ def process(data_dir: Path, out_dir: Path, item: ArchivedPdf, ocr: Ocr | None, s
         text_layer=str(content.text_layer).lower(),
         ocr=content.ocr_status,
         ocr_pages=sum(1 for p in content.pages if p.source == "ocr"),
+        handwriting=handwriting,
         chars=len(text),
     )
     row.update(fields)
@@ -126,12 +141,55 @@ def fill_dates_by_ocr(path: Path, content: PdfContent, fields: dict[str, str], n
     return reread
 
 
-def is_cached(row: dict[str, str] | None, out_dir: Path, ocr: Ocr | None) -> bool:
+def fill_dates_by_handwriting(
+    path: Path, content: PdfContent, fields: dict[str, str], reader: DateReader | None, first_archived: str
+) -> str:
+    """Read the dates still missing off the rendered signature page; returns the `handwriting` status.
+
+    not_needed: both dates already known; used: at least one date read; unread: tried, nothing
+    clear enough; unavailable: no reader installed; failed: the page could not be rendered.
+    """
+    missing = [party for party in ("lea", "ice") if not fields[f"{party}_signed"]]
+    page, words, lea_left = signature_layout(content)
+    if not missing or page is None:
+        return "not_needed"
+    if reader is None:
+        return "unavailable"
+    settings = rules()
+    try:
+        image, modified = render_page(path, page.number, settings["dpi"])
+    except Exception as exc:  # pdfium raises its own errors on damaged pages
+        log.warning("cannot render the signature page of %s: %s", path, exc)
+        return "failed"
+    bounds = [dt.date.fromisoformat(d) for d in (modified, first_archived[:10]) if d]
+    if not bounds:
+        return "unread"
+    last = min(bounds)
+    window = (last - dt.timedelta(days=settings["window_days"]), last)
+    readings = read_party_dates(reader, image, settings["dpi"] / 72.0, words, lea_left, window)
+    used = False
+    for party in missing:
+        reading = readings.get(party)
+        if reading is None:
+            continue
+        log.info("%s %s date by handwriting: %s (%r, score %.1f, margin %.1f, %s)", path.name, party, reading.date,
+                 reading.spelling, reading.score, reading.margin, "kept" if reading.accepted else "too unsure")  # fmt: skip
+        if reading.accepted:
+            fields[f"{party}_signed"] = reading.date
+            fields[f"{party}_signed_source"] = "handwriting"
+            fields[f"{party}_signed_margin"] = f"{reading.margin:.2f}"
+            used = True
+    return "used" if used else "unread"
+
+
+def is_cached(row: dict[str, str] | None, out_dir: Path, ocr: Ocr | None, reader: DateReader | None = None) -> bool:
     if row is None or row.get("extractor") != EXTRACTOR_VERSION:
         return False
     if row.get("status") != "ok":
         return True
     if ocr is not None and row.get("ocr") in RETRY_OCR:
+        return False
+    if reader is not None and row.get("handwriting") in RETRY_HANDWRITING:
         return False
     return (out_dir / TEXT_DIR / f"{row['sha256']}.txt").is_file()
 
@@ -141,27 +199,30 @@ def run_moa(
     out_dir: Path | None = None,
     tesseract: str | None = None,
     dpi: int | None = None,
+    handwriting: bool = True,
 ) -> dict[str, Any]:
     """Bring the MOA text and metadata up to date with the archive; returns a run summary.
 
     `out_dir` (default: `data_dir`) receives `data/moa_metadata.csv` and `data/moa_text/`.
-    `tesseract` names the binary (default: $ICE_TRACKER_TESSERACT, then PATH).
+    `tesseract` names the binary (default: $ICE_TRACKER_TESSERACT, then PATH); `handwriting=False`
+    skips reading hand-written dates (rows then say `handwriting = unavailable` and are retried).
     """
     started = time.monotonic()
     out_dir = out_dir or data_dir
     ocr = find_tesseract(tesseract, dpi or DEFAULT_DPI)
+    reader = find_date_reader() if handwriting else None
     archive = scan_archive(data_dir)
     previous = {row["sha256"]: row for row in read_dict_csv(out_dir / METADATA) if row.get("sha256")}
     rows: list[dict[str, Any]] = []
     processed = failed = 0
-    stats = {"text_pages": 0.0, "text_seconds": 0.0, "ocr_pages": 0.0, "ocr_seconds": 0.0}
+    stats = dict.fromkeys(["text_pages", "text_seconds", "ocr_pages", "ocr_seconds", "handwriting_pdfs", "handwriting_seconds"], 0.0)
     for sha in sorted(archive):
         item = archive[sha]
         cached = previous.get(sha)
-        if is_cached(cached, out_dir, ocr):
+        if is_cached(cached, out_dir, ocr, reader):
             row: dict[str, Any] = dict(cached or {})
         else:
-            row = process(data_dir, out_dir, item, ocr, stats)
+            row = process(data_dir, out_dir, item, ocr, reader, stats)
             processed += 1
             failed += row["status"] != "ok"
         row.update(
@@ -181,6 +242,12 @@ def run_moa(
         "read_ocr_pages": int(stats["ocr_pages"]),
         "read_ocr_seconds": round(stats["ocr_seconds"], 2),
         "ocr_unavailable": sum(1 for r in rows if r.get("ocr") == "unavailable"),
+        "handwriting": reader.version if reader else "unavailable",
+        "read_handwriting_pdfs": int(stats["handwriting_pdfs"]),
+        "read_handwriting_seconds": round(stats["handwriting_seconds"], 2),
+        "dates_from_handwriting": sum(
+            (r.get("lea_signed_source") == "handwriting") + (r.get("ice_signed_source") == "handwriting") for r in rows
+        ),
         "metadata_changed": changed,
         "seconds": round(time.monotonic() - started, 1),
     }

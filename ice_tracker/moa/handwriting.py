@@ -1,0 +1,278 @@
+"""Signing dates written by hand, read by checking every plausible date against a text recogniser.
+
+About half the MOAs carry a pen-written signing date ("6-11-19", "MAY 8 2020") that Tesseract
+cannot read. An unconstrained recogniser misreads such lines too ("16-4-a0ao"), but it does say
+how likely every character is at every position. So instead of trusting its best guess we ask,
+for every date in a plausible window (the year before the PDF was last modified) and every usual
+way of writing it, how well that exact string explains the line (CTC likelihood,
+lexicon-constrained decoding), and keep the best date only when it clearly beats the runner-up.
+A date that is not clearly readable stays blank: a blank is visible, a wrong date is not.
+
+The detector and recogniser are PP-OCRv4 ONNX models shipped inside the `rapidocr_onnxruntime`
+wheel (nothing is downloaded at run time). Without that package the run goes on and says
+`handwriting = unavailable`. One thread per model keeps the scores, and so the output, identical
+from run to run. Thresholds live in `patterns.json` ("handwriting").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import importlib.util
+import itertools
+import logging
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from ice_tracker.moa.fields import patterns
+from ice_tracker.moa.words import Word
+
+log = logging.getLogger(__name__)
+
+NEG = -1e9
+MONTH_NAMES = [
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+]  # fmt: skip
+DATE_LABEL = re.compile(r"^\W*(?:date|dale|dare|dete|oate)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle in page pixels, with the text the recogniser read in it (if any)."""
+
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    text: str = ""
+
+    @property
+    def centre(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    def overlaps_line(self, other: Box, share: float = 0.3) -> bool:
+        overlap = min(self.bottom, other.bottom) - max(self.top, other.top)
+        return overlap > share * min(self.bottom - self.top, other.bottom - other.top)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The best date for one party, how well it fits and by how much it beats the next date."""
+
+    date: str
+    spelling: str
+    score: float
+    margin: float
+    accepted: bool
+
+
+def rules() -> dict[str, Any]:
+    return patterns()["handwriting"]
+
+
+def spellings(day: dt.date) -> set[str]:
+    """The usual ways a date is written on a signature line (numeric and with the month's name)."""
+    out: set[str] = set()
+    months = {str(day.month), f"{day.month:02d}"}
+    days = {str(day.day), f"{day.day:02d}"}
+    years = {str(day.year), f"{day.year % 100:02d}"}
+    for month, dd, year, sep in itertools.product(months, days, years, "/-."):
+        out.add(f"{month}{sep}{dd}{sep}{year}")
+    name = MONTH_NAMES[day.month - 1]
+    for month in {name, name[:3], name.upper(), name[:3].upper()}:
+        for dd in days:
+            out.update({f"{month} {dd} {day.year}", f"{month} {dd}, {day.year}", f"{month}{dd}{day.year}"})
+    return out
+
+
+def ctc_scores(logp: np.ndarray, labels: list[str], index: dict[str, int], penalty: float) -> np.ndarray:
+    """log P(label written somewhere on the line) for labels of one length, batched.
+
+    Frames outside the label are "free" but not for nothing: each costs its best reading minus
+    `penalty`, or the blank, whichever is likelier, so unexplained ink ("Date:", a stray stroke)
+    costs the same for every candidate and a candidate that leaves real characters out pays.
+    """
+    frames, count, length = logp.shape[0], len(labels), len(labels[0])
+    states = 2 * length + 1
+    ext = np.zeros((count, states), dtype=np.int64)
+    ext[:, 1::2] = np.array([[index[c] for c in label] for label in labels])
+    garbage = np.maximum(logp[:, 0], logp.max(axis=1) - penalty)
+    before = np.concatenate([[0.0], np.cumsum(garbage)])
+    skip = np.zeros((count, states), dtype=bool)
+    skip[:, 3::2] = ext[:, 3::2] != ext[:, 1:-2:2]
+    pad1 = np.full((count, 1), NEG)
+    pad2 = np.full((count, 2), NEG)
+    alpha = np.full((count, states), NEG)
+    total = np.full(count, NEG)
+    start = np.full((count, states), NEG)
+    for t in range(frames):
+        start[:, :2] = before[t]
+        shifted1 = np.concatenate([pad1, alpha[:, :-1]], axis=1)
+        shifted2 = np.where(skip, np.concatenate([pad2, alpha[:, :-2]], axis=1), NEG)
+        alpha = np.logaddexp(np.logaddexp(alpha, shifted1), np.logaddexp(shifted2, start)) + logp[t][ext]
+        ended = np.logaddexp(alpha[:, -1], alpha[:, -2]) + (before[frames] - before[t + 1])
+        total = np.logaddexp(total, ended)
+    return total
+
+
+class DateReader:
+    """PP-OCRv4 detector + recogniser (from rapidocr_onnxruntime), loaded once per run."""
+
+    def __init__(self) -> None:
+        import onnxruntime as ort
+        from rapidocr_onnxruntime import RapidOCR
+
+        self.engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+        model = Path(importlib.util.find_spec("rapidocr_onnxruntime").origin).parent / "models" / "ch_PP-OCRv4_rec_infer.onnx"  # type: ignore[union-attr, arg-type]
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        charset = self.session.get_modelmeta().custom_metadata_map["character"].splitlines()
+        self.characters = ["<blank>", *charset, " "]
+        self.index = {c: i for i, c in enumerate(self.characters)}
+        self.version = f"rapidocr_onnxruntime {importlib.metadata.version('rapidocr_onnxruntime')} (PP-OCRv4)"
+
+    def boxes(self, image: Image.Image) -> list[Box]:
+        """Text lines found on the image, with what the recogniser reads in each."""
+        result, _ = self.engine(np.array(image.convert("RGB")))
+        found = []
+        for points, text, _confidence in result or []:
+            xs, ys = [p[0] for p in points], [p[1] for p in points]
+            found.append(Box(float(min(xs)), float(min(ys)), float(max(xs)), float(max(ys)), str(text)))
+        return found
+
+    def logprobs(self, image: Image.Image) -> np.ndarray:
+        """Per-frame log-probabilities of every character for one line image (height 48)."""
+        import cv2
+
+        array = np.array(image.convert("RGB"))
+        height, width = array.shape[:2]
+        new_width = max(16, math.ceil(48 * width / max(height, 1)))
+        resized = cv2.resize(array, (new_width, 48)).astype("float32").transpose(2, 0, 1) / 255
+        normalised = (resized - 0.5) / 0.5
+        output = self.session.run(None, {self.session.get_inputs()[0].name: normalised[None]})[0][0]
+        return np.log(np.clip(output, 1e-12, 1.0))
+
+    def day_scores(self, line: Image.Image, first: dt.date, last: dt.date) -> dict[dt.date, tuple[float, str]]:
+        """Every date in [first, last] → (how well its best spelling explains the line, that spelling)."""
+        logp = self.logprobs(line)
+        spelled: dict[str, dt.date] = {}
+        day = first
+        while day <= last:
+            for text in spellings(day):
+                spelled.setdefault(text, day)
+            day += dt.timedelta(days=1)
+        by_length: dict[int, list[str]] = {}
+        for text in sorted(spelled):
+            if all(c in self.index for c in text):
+                by_length.setdefault(len(text), []).append(text)
+        per_day: dict[dt.date, tuple[float, str]] = {}
+        for texts in by_length.values():
+            scores = ctc_scores(logp, texts, self.index, rules()["garbage_penalty"])
+            for text, score in zip(texts, scores, strict=True):
+                when = spelled[text]
+                if score > per_day.get(when, (NEG, ""))[0]:
+                    per_day[when] = (float(score), text)
+        return per_day
+
+    def best_date(self, lines: list[Image.Image], first: dt.date, last: dt.date) -> Reading | None:
+        """The date that best explains the line, its score averaged over crops of it, and its margin.
+
+        Several crops of one line (tight to loose) are scored and averaged, so that a reading that
+        only wins on one framing of the ink does not pass the margin.
+        """
+        total: dict[dt.date, float] = {}
+        spelling: dict[dt.date, str] = {}
+        for line in lines:
+            for day, (score, text) in self.day_scores(line, first, last).items():
+                total[day] = total.get(day, 0.0) + score / len(lines)
+                spelling.setdefault(day, text)
+        ranked = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))
+        if len(ranked) < 2:
+            return None
+        (best, score), (_, runner_up) = ranked[0], ranked[1]
+        settings = rules()
+        margin = score - runner_up
+        accepted = score >= settings["min_score"] and margin >= settings["min_margin"]
+        return Reading(best.isoformat(), spelling[best], round(score, 2), round(margin, 2), accepted)
+
+
+@lru_cache(maxsize=1)
+def find_date_reader() -> DateReader | None:
+    """The handwriting reader, or None (logged) when its package or models are missing."""
+    try:
+        return DateReader()
+    except Exception as exc:  # ImportError, a missing model file, an onnxruntime load error
+        log.warning("handwritten dates will not be read (handwriting = unavailable): %s", exc)
+        return None
+
+
+def date_labels(page_words: list[Word], detected: list[Box], scale: float) -> list[Box]:
+    """"Date:" labels in page pixels: from the text layer/Tesseract words, else from the detector."""
+    from_words = [
+        Box(w.x0 * scale, w.top * scale, w.x1 * scale, w.bottom * scale, w.text)
+        for w in page_words
+        if DATE_LABEL.match(w.text) and w.x1 - w.x0 < 45
+    ]
+    return from_words or [b for b in detected if DATE_LABEL.match(b.text)]
+
+
+# Crops of one date line: (left, top, right, bottom) padding in pixels at 200 dpi, tight to loose.
+LINE_PADDINGS = ((4, 6, 8, 6), (0, 2, 2, 2), (10, 14, 14, 12))
+
+
+def date_lines(column_boxes: list[Box], label: Box, column: tuple[float, float]) -> list[Box]:
+    """Crops of the line a date label sits on, within its column (label included)."""
+    line = [b for b in column_boxes if b.overlaps_line(label)]
+    if not line:  # nothing detected on the label's line: take the blank up to the column edge
+        height = label.bottom - label.top
+        return [Box(label.x0, label.top - 0.3 * height, column[1], label.bottom + 0.2 * height)]
+    x0, top = min(b.x0 for b in line), min(b.top for b in line)
+    x1, bottom = max(b.x1 for b in line), max(b.bottom for b in line)
+    return [Box(x0 - left, top - up, x1 + right, bottom + down) for left, up, right, down in LINE_PADDINGS]
+
+
+def read_party_dates(
+    reader: DateReader,
+    image: Image.Image,
+    scale: float,
+    page_words: list[Word],
+    lea_left: bool,
+    window: tuple[dt.date, dt.date],
+) -> dict[str, Reading]:
+    """{"lea"|"ice": Reading} for the two columns of a rendered signature page."""
+    width = image.width
+    middle = width / 2
+    detected = reader.boxes(image)
+    labels = date_labels(page_words, detected, scale)
+    readings: dict[str, Reading] = {}
+    for left_side in (True, False):
+        party = "lea" if left_side == lea_left else "ice"
+        column = (0.0, middle - 0.01 * width) if left_side else (middle, 0.97 * width)
+        mine = [b for b in labels if (b.centre < middle) == left_side]
+        if not mine and labels:  # the two labels sit on one line: mirror the other column's
+            other = min(labels, key=lambda b: b.top)
+            shift = middle if left_side is False else -middle
+            mine = [Box(other.x0 + shift, other.top, other.x1 + shift, other.bottom, "mirrored")]
+        if not mine:
+            continue
+        label = min(mine, key=lambda b: b.top)
+        boxes = date_lines([b for b in detected if (b.centre < middle) == left_side], label, column)
+        crops = [
+            image.crop((int(max(b.x0, 0)), int(max(b.top, 0)), int(min(b.x1, width)), int(min(b.bottom, image.height))))
+            for b in boxes
+        ]
+        crops = [crop for crop in crops if crop.width >= 8 and crop.height >= 8]
+        reading = reader.best_date(crops, *window) if crops else None
+        if reading is not None:
+            readings[party] = reading
+    return readings
