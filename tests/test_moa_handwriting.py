@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ice_tracker.fileio import read_dict_csv
 from ice_tracker.moa import run_moa
-from ice_tracker.moa.handwriting import ctc_scores, find_date_reader, read_party_dates, spellings
+from ice_tracker.moa.handwriting import DateReader, ctc_scores, find_date_reader, read_party_dates, spellings
 from tests.conftest import shared_fixture_path
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -59,7 +59,7 @@ def test_spellings_cover_numeric_and_month_name_forms() -> None:
     assert "8/5/2020" not in forms  # month first, as on US forms
 
 
-def reader_or_skip():  # type: ignore[no-untyped-def]
+def reader_or_skip() -> DateReader:
     reader = find_date_reader()
     if reader is None:
         pytest.skip("rapidocr_onnxruntime is not installed (requirements.txt installs it)")

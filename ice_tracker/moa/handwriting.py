@@ -261,7 +261,7 @@ def read_party_dates(
         mine = [b for b in labels if (b.centre < middle) == left_side]
         if not mine and labels:  # the two labels sit on one line: mirror the other column's
             other = min(labels, key=lambda b: b.top)
-            shift = middle if left_side is False else -middle
+            shift = -middle if left_side else middle
             mine = [Box(other.x0 + shift, other.top, other.x1 + shift, other.bottom, "mirrored")]
         if not mine:
             continue
