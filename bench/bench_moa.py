@@ -3,8 +3,11 @@
 Runs the whole `moa` step on the 17 real fixture PDFs (OCR included) into a temporary folder,
 prints field accuracy split by text-layer vs scanned PDFs, then throughput for text-layer pages
 and OCR pages next to a naive baseline (pdfplumber `extract_text` on every page; Tesseract
-`image_to_string` at 300 dpi with its default threads), then the cost of an incremental re-run. Accuracy is also shown without the handwriting reader
-(dates it supplied blanked), and how many of the dates it kept are wrong.
+`image_to_string` at 300 dpi with its default threads), then the cost of an incremental re-run.
+The roster history is first built from the fixture workbooks (as the daily job does before this
+step), so that ICE's SIGNED dates are available. Accuracy is also shown without the roster's dates
+and without the handwriting reader (the dates they supplied blanked), and how many of the dates the
+reader kept are wrong.
 
     python bench/bench_moa.py [--fixtures ../shared/fixtures/ice287g] [--baseline-ocr-pages 6]
 """
@@ -29,6 +32,7 @@ from ice_tracker.fileio import read_dict_csv  # noqa: E402
 from ice_tracker.moa import run_moa  # noqa: E402
 from ice_tracker.moa.evaluate import FIELDS, accuracy, format_table  # noqa: E402
 from ice_tracker.moa.ocr import find_tesseract  # noqa: E402
+from ice_tracker.roster.history import build_history  # noqa: E402
 
 LABELS = REPO / "tests" / "data" / "moa_labels.csv"
 
@@ -69,6 +73,8 @@ def main() -> int:
     print(f"{len(pdfs)} PDFs; OCR: {('tesseract ' + ocr.version + f' at {ocr.dpi} dpi') if ocr else 'unavailable'}")
 
     with tempfile.TemporaryDirectory() as out:
+        history = build_history(args.fixtures, Path(out) / "data", Path(out) / "roster_cache")
+        print(f"roster history: {history['workbooks']} workbooks, {history['rows']} rows")
         start = time.perf_counter()
         summary = run_moa(args.fixtures, Path(out))
         full = time.perf_counter() - start
@@ -82,12 +88,22 @@ def main() -> int:
     result = accuracy(rows, labels)
     print("Field accuracy vs hand labels (tests/data/moa_labels.csv):")
     print(format_table(result))
-    without = [
-        {**row, **{f"{p}_signed": "" for p in ("lea", "ice") if row.get(f"{p}_signed_source") == "handwriting"}}
-        for row in rows
-    ]
-    print("\nSame, without the handwriting reader (text layer, form fields, signatures and Tesseract only):")
-    print(format_table(accuracy(without, labels)))
+    for dropped, what in (
+        ({"roster"}, "without the roster's SIGNED dates (the PDFs alone)"),
+        ({"roster", "handwriting"}, "without the roster and the handwriting reader (text layer, form fields, signatures and Tesseract only)"),
+    ):
+        without = [
+            {**row, **{f"{p}_signed": "" for p in ("lea", "ice") if row.get(f"{p}_signed_source") in dropped}}
+            for row in rows
+        ]
+        print(f"\nSame, {what}:")
+        print(format_table(accuracy(without, labels)))
+    from_roster = [r for r in rows if r.get("ice_signed_source") == "roster"]
+    agree = [r for r in rows if r.get("ice_signed") and r.get("ice_signed_source") != "roster" and r.get("roster_signed")]
+    print(
+        f"\nroster: filled ICE's date on {len(from_roster)} PDFs; where the PDF gave ICE's date, the roster's "
+        f"SIGNED equals it on {sum(r['ice_signed'] == r['roster_signed'] for r in agree)} of {len(agree)}"
+    )
     kept = [(r, p) for r in rows for p in ("lea", "ice") if r.get(f"{p}_signed_source") == "handwriting"]
     wanted = {(lab["file"], p): lab[f"{p}_signed"] for lab in labels for p in ("lea", "ice")}
     wrong = [(r, p) for r, p in kept if r[f"{p}_signed"] != wanted.get((Path(r["paths"].split(";")[0]).name, p))]

@@ -7,6 +7,7 @@ on its own. The full 17-PDF evaluation with OCR is `bench/bench_moa.py`.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from ice_tracker.moa.evaluate import accuracy
 from ice_tracker.moa.fields import lea_name, model_from_text
 from ice_tracker.moa.ocr import find_tesseract
 from ice_tracker.moa.pdftext import ocr_pages, read_pdf
+from ice_tracker.moa.roster_dates import roster_signed_dates, signed_for
+from ice_tracker.roster.history import build_history
 from tests.conftest import shared_fixture_path
 
 LABELS = Path(__file__).parent / "data" / "moa_labels.csv"
@@ -73,3 +76,17 @@ def test_one_scanned_page_is_read_by_ocr() -> None:
     assert content.pages[0].source == "ocr"
     assert model_from_text(content.pages[0].text) == "TFM"
     assert lea_name(content, "").name.replace("'", "") == "Washington County Sheriffs Office"
+
+
+def test_the_real_rosters_sign_date_is_ices_on_the_labelled_moas(tmp_path: Path) -> None:
+    """Backs `ice_signed_source = roster`: ICE's SIGNED column vs the hand-read ICE dates."""
+    fixtures = shared_fixture_path("ice287g")
+    build_history(fixtures, tmp_path / "data", tmp_path / "cache")
+    known = roster_signed_dates(tmp_path / "data" / "roster_history.csv")
+    off = {}
+    for label in labels():
+        dates = signed_for([label["file"]], known)
+        assert len(dates) == 1, label["file"]
+        if dates[0] != label["ice_signed"]:
+            off[label["file"]] = (dt.date.fromisoformat(dates[0]) - dt.date.fromisoformat(label["ice_signed"])).days
+    assert off == {"LoudounCountySO_WSO_MOA_032625.pdf": 1}

@@ -103,6 +103,17 @@ def test_a_date_outside_the_window_is_not_forced_into_it() -> None:
     assert not any(r.accepted for r in readings.values())
 
 
+def test_the_lea_date_is_not_sought_after_ices() -> None:
+    reader = reader_or_skip()
+    image = signature_page("03/14/2025", "March 20, 2025")
+    window = (dt.date(2024, 4, 1), dt.date(2025, 5, 5))
+    bounded = read_party_dates(reader, image, 200 / 72, [], lea_left=True, window=window, lea_until=dt.date(2025, 3, 20))
+    assert bounded["lea"].date == "2025-03-14" and bounded["lea"].accepted
+    impossible = read_party_dates(reader, image, 200 / 72, [], lea_left=True, window=window, lea_until=dt.date(2025, 3, 10))
+    assert "lea" not in impossible or (impossible["lea"].date <= "2025-03-10" and not impossible["lea"].accepted)
+    assert impossible["ice"].date == "2025-03-20"
+
+
 # Text-layer MOAs whose LEA date is written by hand (tests/data/moa_labels.md says how each was read).
 HANDWRITTEN = {
     "287g_JEM_Knox_6-8-2020.pdf": "2020-05-08",  # "MAY 8 2020", blue pen

@@ -248,8 +248,13 @@ def read_party_dates(
     page_words: list[Word],
     lea_left: bool,
     window: tuple[dt.date, dt.date],
+    lea_until: dt.date | None = None,
 ) -> dict[str, Reading]:
-    """{"lea"|"ice": Reading} for the two columns of a rendered signature page."""
+    """{"lea"|"ice": Reading} for the two columns of a rendered signature page.
+
+    `lea_until`: ICE's signing date when known; the LEA signs first, so its date is sought only
+    up to that day.
+    """
     width = image.width
     middle = width / 2
     detected = reader.boxes(image)
@@ -272,7 +277,10 @@ def read_party_dates(
             for b in boxes
         ]
         crops = [crop for crop in crops if crop.width >= 8 and crop.height >= 8]
-        reading = reader.best_date(crops, *window) if crops else None
+        first, last = window
+        if party == "lea" and lea_until is not None:
+            last = min(last, lea_until)
+        reading = reader.best_date(crops, first, last) if crops and first < last else None
         if reading is not None:
             readings[party] = reading
     return readings

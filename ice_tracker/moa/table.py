@@ -21,11 +21,12 @@ from ice_tracker.moa.fields import extract_fields, signature_layout, signature_p
 from ice_tracker.moa.handwriting import DateReader, find_date_reader, read_party_dates, rules
 from ice_tracker.moa.ocr import DEFAULT_DPI, Ocr, find_tesseract
 from ice_tracker.moa.pdftext import PdfContent, PdfReadError, read_pdf, render_page, reread_page
+from ice_tracker.moa.roster_dates import ROSTER_HISTORY, roster_signed_dates, signed_for
 
 log = logging.getLogger(__name__)
 
 # Bump when extraction changes so that cached rows are recomputed on the next run.
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 METADATA = PurePosixPath("data/moa_metadata.csv")
 TEXT_DIR = PurePosixPath("data/moa_text")
 COLUMNS = [
@@ -33,6 +34,7 @@ COLUMNS = [
     "pages", "text_layer", "ocr", "ocr_pages", "handwriting", "chars",
     "model", "model_source", "lea_name", "lea_name_source", "lea_city_state",
     "lea_signed", "ice_signed", "lea_signed_source", "ice_signed_source", "lea_signed_margin", "ice_signed_margin",
+    "roster_signed",
     "lea_signatory", "ice_signatory",
     "revision_date", "extractor",
 ]  # fmt: skip
@@ -85,9 +87,18 @@ def scan_archive(data_dir: Path) -> dict[str, ArchivedPdf]:
 
 
 def process(
-    data_dir: Path, out_dir: Path, item: ArchivedPdf, ocr: Ocr | None, reader: DateReader | None, stats: dict[str, float]
+    data_dir: Path,
+    out_dir: Path,
+    item: ArchivedPdf,
+    ocr: Ocr | None,
+    reader: DateReader | None,
+    stats: dict[str, float],
+    roster_ice: str = "",
 ) -> dict[str, Any]:
-    """Read one distinct PDF, write its text file, return its metadata row (`stats` += timings)."""
+    """Read one distinct PDF, write its text file, return its metadata row (`stats` += timings).
+
+    `roster_ice`: the roster's date for ICE's signature on this PDF, if any (bounds the LEA's).
+    """
     row: dict[str, Any] = {"sha256": item.sha256, "status": "ok", "error": "", "extractor": EXTRACTOR_VERSION}
     try:
         content = read_pdf(data_dir / item.paths[0], ocr)
@@ -100,7 +111,9 @@ def process(
     if ocr is not None and not (fields["lea_signed"] and fields["ice_signed"]):
         content = fill_dates_by_ocr(data_dir / item.paths[0], content, fields, names, ocr)
     started = time.perf_counter()
-    handwriting = fill_dates_by_handwriting(data_dir / item.paths[0], content, fields, reader, item.first_archived)
+    handwriting = fill_dates_by_handwriting(
+        data_dir / item.paths[0], content, fields, reader, item.first_archived, roster_ice
+    )
     stats["handwriting_seconds"] += time.perf_counter() - started
     stats["handwriting_pdfs"] += handwriting not in ("not_needed", "unavailable")
     stats["text_pages"] += len(content.pages)  # every page goes through the text-layer pass
@@ -119,6 +132,23 @@ def process(
     )
     row.update(fields)
     return row
+
+
+def roster_ice_date(roster_dates: list[str]) -> str:
+    """The roster's date for ICE's signature, when the roster gives exactly one."""
+    return roster_dates[0] if len(roster_dates) == 1 else ""
+
+
+def fill_from_roster(row: dict[str, Any], roster_dates: list[str]) -> None:
+    """Publish the roster's SIGNED date(s) and use them for ICE's date when the PDF gave none.
+
+    Re-applied on every run (also to cached rows), so a roster correction reaches the table.
+    """
+    row["roster_signed"] = ";".join(roster_dates)
+    if row.get("status", "ok") != "ok" or row.get("ice_signed_source") not in ("", None, "roster"):
+        return
+    date = roster_ice_date(roster_dates)
+    row["ice_signed"], row["ice_signed_source"] = (date, "roster") if date else ("", "")
 
 
 def fill_dates_by_ocr(path: Path, content: PdfContent, fields: dict[str, str], names: list[str], ocr: Ocr) -> PdfContent:
@@ -142,9 +172,17 @@ def fill_dates_by_ocr(path: Path, content: PdfContent, fields: dict[str, str], n
 
 
 def fill_dates_by_handwriting(
-    path: Path, content: PdfContent, fields: dict[str, str], reader: DateReader | None, first_archived: str
+    path: Path,
+    content: PdfContent,
+    fields: dict[str, str],
+    reader: DateReader | None,
+    first_archived: str,
+    roster_ice: str = "",
 ) -> str:
     """Read the dates still missing off the rendered signature page; returns the `handwriting` status.
+
+    The LEA signs before ICE, so its date is sought no later than ICE's (from the PDF, else the
+    roster's `roster_ice`).
 
     not_needed: both dates already known; used: at least one date read; unread: tried, nothing
     clear enough; unavailable: no reader installed; failed: the page could not be rendered.
@@ -166,7 +204,9 @@ def fill_dates_by_handwriting(
         return "unread"
     last = min(bounds)
     window = (last - dt.timedelta(days=settings["window_days"]), last)
-    readings = read_party_dates(reader, image, settings["dpi"] / 72.0, words, lea_left, window)
+    ice_date = fields["ice_signed"] or roster_ice
+    lea_until = dt.date.fromisoformat(ice_date) if ice_date and settings["lea_signs_first"] else None
+    readings = read_party_dates(reader, image, settings["dpi"] / 72.0, words, lea_left, window, lea_until)
     used = False
     for party in missing:
         reading = readings.get(party)
@@ -212,6 +252,7 @@ def run_moa(
     ocr = find_tesseract(tesseract, dpi or DEFAULT_DPI)
     reader = find_date_reader() if handwriting else None
     archive = scan_archive(data_dir)
+    roster = roster_signed_dates(out_dir / ROSTER_HISTORY)
     previous = {row["sha256"]: row for row in read_dict_csv(out_dir / METADATA) if row.get("sha256")}
     rows: list[dict[str, Any]] = []
     processed = failed = 0
@@ -219,12 +260,14 @@ def run_moa(
     for sha in sorted(archive):
         item = archive[sha]
         cached = previous.get(sha)
+        roster_dates = signed_for(item.paths, roster)
         if is_cached(cached, out_dir, ocr, reader):
             row: dict[str, Any] = dict(cached or {})
         else:
-            row = process(data_dir, out_dir, item, ocr, reader, stats)
+            row = process(data_dir, out_dir, item, ocr, reader, stats, roster_ice_date(roster_dates))
             processed += 1
             failed += row["status"] != "ok"
+        fill_from_roster(row, roster_dates)
         row.update(
             paths=join(item.paths), states=join(item.states), agencies=join(item.agencies), source_urls=join(item.source_urls)
         )
@@ -248,6 +291,7 @@ def run_moa(
         "dates_from_handwriting": sum(
             (r.get("lea_signed_source") == "handwriting") + (r.get("ice_signed_source") == "handwriting") for r in rows
         ),
+        "dates_from_roster": sum(r.get("ice_signed_source") == "roster" for r in rows),
         "metadata_changed": changed,
         "seconds": round(time.monotonic() - started, 1),
     }
