@@ -189,7 +189,7 @@ def _derive_headline(results: dict[str, Any]) -> str:
     """'roster: 3 added, 1 renamed' from the newest participating roster's changes, or ''."""
     newest = results.get("history", {}).get("newest_changes", {}).get("participating", {})
     counts = {k: v for k, v in newest.items() if k not in ("snapshot", "file") and isinstance(v, int) and v}
-    if not counts or "roster_history.csv" not in str(results.get("history", {}).get("files_changed", [])):
+    if not counts or "roster_history/" not in str(results.get("history", {}).get("files_changed", [])):
         return ""
     return "roster: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(counts.items()))
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ice_tracker.fileio import write_csv, write_json
 from ice_tracker.matching.outputs import REVIEW_COLUMNS
+from ice_tracker.roster.history_files import partition
 
 HISTORY = ["snapshot", "file", "roster_date", "roster_date_source", "list", "row_number", "state", "state_raw",
            "agency", "county", "county_raw", "type", "support_type", "support_type_raw", "signed", "signed_raw",
@@ -67,7 +68,11 @@ def write_roster_inputs(data_dir: Path) -> None:
                 if picked:
                     counts.append([date, snap, file, name, model, state, len(picked), len(picked),
                                    len({(r[0], r[1]) for r in picked})])
-    write_csv(data / "roster_history.csv", HISTORY, history)
+    months: dict[str, list] = {}
+    for row in history:  # one file per month of snapshots, as the history step writes it
+        months.setdefault(partition(row[HISTORY.index("snapshot")]), []).append(row)
+    for name, rows_of_month in months.items():
+        write_csv(data / name, HISTORY, rows_of_month)
     write_csv(data / "roster_current.csv", HISTORY, current)
     write_csv(data / "roster_counts.csv", ["roster_date", "snapshot", "file", "list", "support_type", "state", "rows",
                                            "agreements", "agencies"],

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ice_tracker.daily import main as run_daily
 from ice_tracker.fileio import read_dict_csv
+from ice_tracker.roster.history_files import iter_history_rows
 from tests.conftest import shared_fixture_path
 
 
@@ -30,7 +31,7 @@ def test_derive_builds_history_and_agreements_deterministically(tmp_path: Path, 
     assert summary["matching"]["agencies"] > 700
     assert summary["publish"]["errors"] == [] and summary["publish"]["problems"] == []  # every column described
     assert (data_dir / "site" / "index.html").is_file() and len(list((data_dir / "plots").glob("*.png"))) >= 5
-    history = read_dict_csv(data_dir / "data" / "roster_history.csv")
+    history = list(iter_history_rows(data_dir / "data"))
     agreements = read_dict_csv(data_dir / "agreements.csv")
     assert len(agreements) == len(history)
     outputs = sorted(p for p in data_dir.rglob("*") if p.is_file() and "sheets" not in p.parts and p.name != "last_run.json")

@@ -46,7 +46,9 @@ def workspace(tmp_path):
         history_row("sheets_20250601_000000", "2025-06-01", "pending", 2, "PENNSYLVANIA", "Robinson Township Police Department", "#N/A", "Municipality"),
         history_row("sheets_20250501_000000", "2025-05-01", "participating", 2, "FLORIDA", "Orange County Sheriff’s Office", "Orange County", "County"),
     ]
-    write_dict_csv(data / "data" / "roster_history.csv", HISTORY_COLUMNS, rows)
+    for month in ("2025-05", "2025-06"):  # as the history step writes it: one file per month
+        write_dict_csv(data / "data" / "roster_history" / f"{month}.csv", HISTORY_COLUMNS,
+                       [r for r in rows if r["snapshot"].startswith(f"sheets_{month.replace('-', '')}")])
     reference = tmp_path / "38771-0001-Data.tsv"
     pd.DataFrame(CSLLEA, columns=["AGENCYNAME", "AGENCYID", "CITY", "STATE", "ZIP", "COUNTY", "ORI9", "AGENCYSAMPTYPE",
                                   "OPBUDGET", "POPULATION"]).to_csv(reference, sep="\t", index=False)
@@ -109,10 +111,10 @@ def test_rerun_is_byte_identical(workspace):
 
 
 def test_missing_history_is_a_clear_error(tmp_path, caplog):
-    with pytest.raises(RosterHistoryMissing, match="roster_history.csv"):
+    with pytest.raises(RosterHistoryMissing, match="roster_history not found"):
         run_matching(tmp_path, None, tmp_path / "cache")
     assert main(["match", "--data-dir", str(tmp_path), "--csllea", str(tmp_path / "x.rda")]) == 2
-    assert "roster_history.csv not found" in caplog.text
+    assert "roster_history not found" in caplog.text
     assert not (tmp_path / "agreements.csv").exists()
 
 
@@ -120,4 +122,4 @@ def test_root_script_exits_non_zero_without_history(tmp_path):
     done = subprocess.run([sys.executable, str(REPO / "match_agencies.py"), "--data-dir", str(tmp_path)],
                           capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.returncode != 0
-    assert "roster_history.csv not found" in done.stderr
+    assert "roster_history not found" in done.stderr

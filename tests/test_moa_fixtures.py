@@ -82,7 +82,7 @@ def test_the_real_rosters_sign_date_is_ices_on_the_labelled_moas(tmp_path: Path)
     """Backs `ice_signed_source = roster`: ICE's SIGNED column vs the hand-read ICE dates."""
     fixtures = shared_fixture_path("ice287g")
     build_history(fixtures, tmp_path / "data", tmp_path / "cache")
-    known = roster_signed_dates(tmp_path / "data" / "roster_history.csv")
+    known = roster_signed_dates(tmp_path / "data")
     off = {}
     for label in labels():
         dates = signed_for([label["file"]], known)

@@ -98,7 +98,7 @@ def test_roster_date_fills_only_a_missing_ice_date_and_follows_corrections(tmp_p
 def test_without_a_roster_history_nothing_is_filled(tmp_path: Path) -> None:
     data_dir = tmp_path / "archive"
     make_archive(data_dir)
-    assert roster_signed_dates(data_dir / "data" / "roster_history.csv") == {}
+    assert roster_signed_dates(data_dir / "data") == {}
     run_moa(data_dir, tesseract=MISSING, handwriting=False)
     rows = rows_by_name(data_dir)
     assert all(row["roster_signed"] == "" for row in rows.values())

@@ -12,7 +12,8 @@ import pytest
 
 from ice_tracker.cli import main
 from ice_tracker.roster.archive import copy_workbooks
-from ice_tracker.roster.history import OUTPUT_FILES, build_history
+from ice_tracker.roster.history import OUTPUT_FILES, build_history, output_names
+from ice_tracker.roster.history_files import iter_history_rows
 from ice_tracker.roster.ids import name_key
 from ice_tracker.roster.model import HISTORY_COLUMNS
 from ice_tracker.roster.vocab import load_vocabulary
@@ -40,7 +41,7 @@ def built(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def history(built):
-    return read(built[1] / "data" / "roster_history.csv")
+    return list(iter_history_rows(built[1] / "data"))
 
 
 def test_outputs_exist_with_the_issue_columns(built):
@@ -48,7 +49,10 @@ def test_outputs_exist_with_the_issue_columns(built):
     assert list(HISTORY_COLUMNS) == ISSUE_COLUMNS
     for name in OUTPUT_FILES:
         assert (work / "data" / name).is_file(), name
-    for name in ("roster_history.csv", "roster_current.csv"):
+    months = ["roster_history/2025-05.csv", "roster_history/2025-06.csv", "roster_history/2025-07.csv"]
+    assert output_names(work / "data") == list(OUTPUT_FILES) + months
+    assert summary["files_changed"] == months + list(OUTPUT_FILES)
+    for name in (*months, "roster_current.csv"):
         with open(work / "data" / name, encoding="utf-8") as handle:
             assert handle.readline().strip() == ",".join(ISSUE_COLUMNS)
     assert summary["workbooks"] == 64 and summary["snapshots"] == 38 and summary["parsed"] == 64
@@ -138,7 +142,8 @@ def test_rerun_is_byte_identical_and_uses_the_cache(built, tmp_path):
     archive, work, _ = built
     summary = build_history(archive, tmp_path / "data", work / "cache")
     assert summary["parsed"] == 0 and summary["rosters_processed"] == 0
-    for name in OUTPUT_FILES:
+    assert output_names(tmp_path / "data") == output_names(work / "data")
+    for name in output_names(work / "data"):
         assert (tmp_path / "data" / name).read_bytes() == (work / "data" / name).read_bytes(), name
 
 
@@ -154,7 +159,8 @@ def test_one_new_workbook_parses_one(built, tmp_path):
     second = build_history(copy, copy / "data", cache)
     assert second["parsed"] == 2 and second["workbooks"] == 64 and second["rosters_processed"] == 2
     assert second["newest_changes"]["participating"]["moved_from_pending"] == 7
-    for name in OUTPUT_FILES:
+    assert output_names(copy / "data") == output_names(work / "data")
+    for name in output_names(work / "data"):
         assert (copy / "data" / name).read_bytes() == (work / "data" / name).read_bytes(), name
 
 
@@ -167,7 +173,8 @@ def test_workbook_inserted_into_the_past_gives_the_full_rebuild(built, tmp_path)
     copy_workbooks(archive, copy, lambda p: p.parent.name == middle)
     summary = build_history(copy, copy / "data", cache)
     assert summary["parsed"] == 2 and summary["rosters_processed"] == 64
-    for name in OUTPUT_FILES:
+    assert output_names(copy / "data") == output_names(work / "data")
+    for name in output_names(work / "data"):
         assert (copy / "data" / name).read_bytes() == (work / "data" / name).read_bytes(), name
 
 
@@ -180,7 +187,7 @@ def test_a_rule_file_change_rebuilds_everything(built, tmp_path):
     shutil.copytree(work / "cache", tmp_path / "cache")
     summary = build_history(archive, tmp_path / "data", tmp_path / "cache", overrides_dir=overrides)
     assert summary["parsed"] == 0 and summary["rosters_processed"] == 64
-    history = read(tmp_path / "data" / "roster_history.csv")
+    history = list(iter_history_rows(tmp_path / "data"))
     assert {r["county"] for r in history if r["county_raw"].strip() == "Tift County"} == {"Tift County (fixed)"}
 
 
@@ -216,7 +223,7 @@ def test_bad_files_are_reported_not_fatal_and_manifest_kind_wins(tmp_path):
     assert main(["history", "--data-dir", str(data), "--cache-dir", str(tmp_path / "cache")]) == 0
     assert {p: p.read_bytes() for p in (data / "sheets").rglob("*") if p.is_file()} == {
         p: b for p, b in before.items() if "sheets" in p.parts}
-    rows = read(data / "data" / "roster_history.csv")
+    rows = list(iter_history_rows(data / "data"))
     assert [(r["list"], r["agency"], r["state"], r["support_type"], r["signed"], r["moa_url"]) for r in rows] == [
         ("participating", "Sample Police Department", "OHIO", "Task Force Model", "2026-01-02",
          "https://www.ice.gov/doclib/287gMOA/x_TFM_MOA.pdf"),
@@ -233,4 +240,15 @@ def test_bad_files_are_reported_not_fatal_and_manifest_kind_wins(tmp_path):
 def test_empty_archive_writes_empty_outputs(tmp_path):
     summary = build_history(tmp_path, tmp_path / "out", tmp_path / "cache")
     assert summary["workbooks"] == 0
-    assert read(tmp_path / "out" / "roster_history.csv") == []
+    assert list(iter_history_rows(tmp_path / "out")) == []
+    assert output_names(tmp_path / "out") == list(OUTPUT_FILES)
+
+
+def test_the_single_file_of_older_versions_and_vanished_months_are_removed(tmp_path):
+    out = tmp_path / "out"
+    (out / "roster_history").mkdir(parents=True)
+    (out / "roster_history.csv").write_text("snapshot\nold\n", encoding="utf-8")
+    (out / "roster_history" / "2024-01.csv").write_text("snapshot\nold\n", encoding="utf-8")
+    summary = build_history(tmp_path, out, tmp_path / "cache")
+    assert not (out / "roster_history.csv").exists() and not (out / "roster_history" / "2024-01.csv").exists()
+    assert {"roster_history/2024-01.csv", "roster_history.csv"} <= set(summary["files_changed"])

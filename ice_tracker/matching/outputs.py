@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ice_tracker.fileio import read_dict_csv, write_dict_csv
+from ice_tracker.fileio import write_dict_csv
 from ice_tracker.matching.aliases import Override
 from ice_tracker.matching.matcher import Match, Query, canonical_state
+from ice_tracker.roster.history_files import HISTORY_DIR, history_files, iter_history_rows
 
 log = logging.getLogger(__name__)
 
-ROSTER_HISTORY = Path("data/roster_history.csv")
 AGREEMENTS = Path("agreements.csv")
 MATCHES = Path("data/agency_matches.csv")
 REVIEW = Path("data/match_review.csv")
@@ -63,12 +63,12 @@ class MatchRun:
 
 
 def read_roster_history(data_dir: Path) -> list[dict[str, str]]:
-    path = Path(data_dir) / ROSTER_HISTORY
-    if not path.is_file():
+    out_dir = Path(data_dir) / "data"
+    if not history_files(out_dir):
         raise RosterHistoryMissing(
-            f"{path} not found: build the roster history first (step 2, `python -m ice_tracker history`)"
+            f"{out_dir / HISTORY_DIR} not found: build the roster history first (step 2, `python -m ice_tracker history`)"
         )
-    return read_dict_csv(path)
+    return list(iter_history_rows(out_dir))
 
 
 def _most_common(values: Iterable[str], ignore: set[str] = frozenset()) -> str:

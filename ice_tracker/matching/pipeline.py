@@ -18,7 +18,7 @@ def run_matching(data_dir: Path, csllea: str | None = None, cache_dir: Path | No
                  overrides_dir: Path | None = None) -> MatchRun:
     """Match every distinct roster agency and write agreements.csv, data/agency_matches.csv, data/match_review.csv.
 
-    Raises `RosterHistoryMissing` when `data_dir/data/roster_history.csv` is absent and `CslleaError`
+    Raises `RosterHistoryMissing` when `data_dir/data/roster_history/` is absent and `CslleaError`
     when the reference cannot be found or verified; nothing is written in either case.
     """
     data_dir = Path(data_dir)

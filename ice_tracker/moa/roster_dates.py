@@ -11,14 +11,13 @@ disagreements stay visible.
 
 from __future__ import annotations
 
-import csv
 import logging
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-log = logging.getLogger(__name__)
+from ice_tracker.roster.history_files import iter_history_rows
 
-ROSTER_HISTORY = PurePosixPath("data/roster_history.csv")
+log = logging.getLogger(__name__)
 
 
 def pdf_key(url_or_path: str) -> str:
@@ -26,26 +25,23 @@ def pdf_key(url_or_path: str) -> str:
     return unquote(PurePosixPath(urlsplit(url_or_path).path).name).strip().lower()
 
 
-def roster_signed_dates(history_csv: Path) -> dict[str, list[str]]:
+def roster_signed_dates(history_dir: Path) -> dict[str, list[str]]:
     """PDF key → the SIGNED dates on the newest roster snapshot that links that PDF as its MOA.
 
     Newest, because ICE corrects SIGNED values over time. Several dates mean several agreements
-    share one PDF; the caller then fills nothing. Streams the CSV (it grows by every snapshot).
+    share one PDF; the caller then fills nothing. `history_dir` holds the roster history (`data/`).
     """
     newest: dict[str, tuple[str, set[str]]] = {}
-    if not history_csv.is_file():
-        return {}
-    with open(history_csv, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            url, signed = row.get("moa_url", ""), row.get("signed", "")
-            if not url or not signed or row.get("list") != "participating":
-                continue
-            key, snapshot = pdf_key(url), row.get("snapshot", "")
-            seen = newest.get(key)
-            if seen is None or snapshot > seen[0]:
-                newest[key] = (snapshot, {signed})
-            elif snapshot == seen[0]:
-                seen[1].add(signed)
+    for row in iter_history_rows(history_dir):
+        url, signed = row.get("moa_url", ""), row.get("signed", "")
+        if not url or not signed or row.get("list") != "participating":
+            continue
+        key, snapshot = pdf_key(url), row.get("snapshot", "")
+        seen = newest.get(key)
+        if seen is None or snapshot > seen[0]:
+            newest[key] = (snapshot, {signed})
+        elif snapshot == seen[0]:
+            seen[1].add(signed)
     log.info("roster SIGNED dates known for %d agreement PDFs", len(newest))
     return {key: sorted(dates) for key, (_, dates) in newest.items()}
 

@@ -21,7 +21,7 @@ from ice_tracker.moa.fields import extract_fields, signature_layout, signature_p
 from ice_tracker.moa.handwriting import DateReader, find_date_reader, read_party_dates, rules
 from ice_tracker.moa.ocr import DEFAULT_DPI, Ocr, find_tesseract
 from ice_tracker.moa.pdftext import PdfContent, PdfReadError, read_pdf, render_page, reread_page
-from ice_tracker.moa.roster_dates import ROSTER_HISTORY, roster_signed_dates, signed_for
+from ice_tracker.moa.roster_dates import roster_signed_dates, signed_for
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +252,7 @@ def run_moa(
     ocr = find_tesseract(tesseract, dpi or DEFAULT_DPI)
     reader = find_date_reader() if handwriting else None
     archive = scan_archive(data_dir)
-    roster = roster_signed_dates(out_dir / ROSTER_HISTORY)
+    roster = roster_signed_dates(out_dir / "data")
     previous = {row["sha256"]: row for row in read_dict_csv(out_dir / METADATA) if row.get("sha256")}
     rows: list[dict[str, Any]] = []
     processed = failed = 0

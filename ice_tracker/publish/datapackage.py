@@ -9,11 +9,13 @@ column without a description (or a CSV without an entry) as a problem, and the t
 from __future__ import annotations
 
 import csv
+import fnmatch
 import io
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ice_tracker.fileio import sha256_file
@@ -65,6 +67,16 @@ def published_csvs(data_dir: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in found if not p.name.startswith("."))
 
 
+def part_of(rel: str, specs: Iterable[ResourceSpec]) -> ResourceSpec | None:
+    """The spec of a resource split over several files (its path a pattern such as
+    `data/roster_history/*.csv`), named and titled for the one file `rel`."""
+    for spec in specs:
+        if "*" in spec.path and fnmatch.fnmatchcase(rel, spec.path):
+            part = PurePosixPath(rel).stem
+            return replace(spec, name=f"{spec.name}_{_resource_name(part)}", path=rel, title=f"{spec.title}, {part}")
+    return None
+
+
 def _resource_name(rel: str) -> str:
     return re.sub(r"[^a-z0-9._-]+", "_", rel.removesuffix(".csv").lower()).strip("_")
 
@@ -76,7 +88,7 @@ def build_datapackage(data_dir: Path) -> tuple[dict[str, Any], list[str]]:
     resources, problems = [], []
     for rel in published_csvs(data_dir):
         path = data_dir / rel
-        spec = specs.get(rel)
+        spec = specs.get(rel) or part_of(rel, specs.values())
         if spec is None:
             problems.append(f"{rel}: published CSV with no entry in publish/data/resources.csv")
             spec = ResourceSpec(_resource_name(rel), rel, rel, "", [])

@@ -1,7 +1,8 @@
 """Build the roster history outputs from every archived workbook (the step the daily job calls).
 
 Reads `<data_dir>/sheets/*/*.xlsx` and writes, under `<out_dir>` (default `<data_dir>/data`):
-roster_history.csv, roster_current.csv, changes.csv, roster_counts.csv and quality.csv.
+roster_history/YYYY-MM.csv (one file per month of snapshots, see history_files.py),
+roster_current.csv, changes.csv, roster_counts.csv and quality.csv.
 
 Incremental by construction. Rosters are processed in publication order; each roster's share of
 every output (a "block") is cached under a key chained from all earlier rosters, the workbook
@@ -31,6 +32,7 @@ from ice_tracker.roster.cache import ParseCache, ParsedWorkbook, code_fingerprin
 from ice_tracker.roster.changes import CHANGE_COLUMNS, PENDING_CHECK, diff_roster, settle_moves
 from ice_tracker.roster.counts import COUNT_COLUMNS, roster_counts
 from ice_tracker.roster.filenames import roster_date
+from ice_tracker.roster.history_files import HISTORY_DIR, LEGACY_FILE, partition
 from ice_tracker.roster.ids import IdState, advance, assign_roster
 from ice_tracker.roster.model import HISTORY_COLUMNS, LISTS, QUALITY_COLUMNS, Roster, quality
 from ice_tracker.roster.rows import build_rows
@@ -38,10 +40,16 @@ from ice_tracker.roster.vocab import OVERRIDES_DIR, Vocabulary, load_vocabulary
 from ice_tracker.xlsx import WorkbookError
 
 log = logging.getLogger(__name__)
-OUTPUT_FILES = ("roster_history.csv", "roster_current.csv", "changes.csv", "roster_counts.csv", "quality.csv")
+OUTPUT_FILES = ("roster_current.csv", "changes.csv", "roster_counts.csv", "quality.csv")  # + the monthly history
 DERIVING_MODULES = tuple(f"ice_tracker.roster.{name}" for name in (
     "archive", "cache", "changes", "counts", "filenames", "history", "ids", "model", "normalise", "rows", "vocab",
 )) + ("ice_tracker.urls", "ice_tracker.xlsx", "ice_tracker.sources.ice287g.workbook")
+
+
+def output_names(out_dir: Path) -> list[str]:
+    """Every output file present under `out_dir` (relative names): the fixed ones, then the months."""
+    months = [f"{HISTORY_DIR}/{p.name}" for p in sorted((Path(out_dir) / HISTORY_DIR).glob("*.csv"))]
+    return [name for name in OUTPUT_FILES if (Path(out_dir) / name).is_file()] + months
 
 
 def default_roster_cache_dir() -> Path:
@@ -284,7 +292,7 @@ def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path |
         "cache_hits": parse_cache.hits,
         "rosters_processed": processed,
         "quality_issues": sum(b.quality_count for b in blocks) + len(orphans),
-        "files_changed": [name for name, changed in zip(OUTPUT_FILES, written) if changed],
+        "files_changed": written,
         "newest_changes": _newest_changes(blocks, changes),
     }
     log.info("roster history: %s", summary)
@@ -300,7 +308,9 @@ def _settled_changes(blocks: list[Block]) -> list[list[dict]]:
     return out
 
 
-def _write_outputs(out_dir: Path, blocks: list[Block], orphans: list[dict]) -> list[bool]:
+def _write_outputs(out_dir: Path, blocks: list[Block], orphans: list[dict]) -> list[str]:
+    """Write every output; returns the names (relative to `out_dir`) written anew or removed."""
+
     def header(columns) -> str:
         return csv_text(columns, [])
 
@@ -311,15 +321,26 @@ def _write_outputs(out_dir: Path, blocks: list[Block], orphans: list[dict]) -> l
     quality_parts += [((q["snapshot"], q["file"]), _rows_text([[q[c] for c in QUALITY_COLUMNS]])) for q in orphans]
     quality_parts.sort(key=lambda part: part[0])
     changes = [r for records in _settled_changes(blocks) for r in records]
-    texts = {
-        "roster_history.csv": header(HISTORY_COLUMNS) + "".join(b.history for b in by_name),
+    months: dict[str, list[str]] = {}
+    for block in by_name:
+        months.setdefault(partition(block.snapshot), []).append(block.history)
+    texts = {name: header(HISTORY_COLUMNS) + "".join(parts) for name, parts in sorted(months.items())}
+    texts |= {
         "roster_current.csv": header(HISTORY_COLUMNS) + "".join(newest[n].history for n in LISTS if n in newest),
         "changes.csv": header(CHANGE_COLUMNS) + _rows_text([r[c] for c in CHANGE_COLUMNS] for r in changes),
         "roster_counts.csv": header(COUNT_COLUMNS) + "".join(b.counts for b in blocks),
         "quality.csv": header(QUALITY_COLUMNS) + "".join(text for _, text in quality_parts),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [atomic_write_text(out_dir / name, texts[name]) for name in OUTPUT_FILES]
+    written = [name for name, text in texts.items() if atomic_write_text(out_dir / name, text)]
+    # months no longer in the archive, and the single file of older versions, are derived: remove
+    stale = [p for p in sorted((out_dir / HISTORY_DIR).glob("*.csv")) if f"{HISTORY_DIR}/{p.name}" not in texts]
+    stale += [out_dir / LEGACY_FILE] if (out_dir / LEGACY_FILE).is_file() else []
+    for path in stale:
+        log.info("removing %s (no longer part of the roster history)", path)
+        path.unlink()
+        written.append(path.relative_to(out_dir).as_posix())
+    return written
 
 
 def _newest_changes(blocks: list[Block], changes: list[list[dict]]) -> dict[str, dict]:
