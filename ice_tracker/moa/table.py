@@ -20,14 +20,20 @@ from ice_tracker.fileio import atomic_write_text, read_dict_csv, sha256_file, wr
 from ice_tracker.moa.fields import extract_fields, signature_layout, signature_page
 from ice_tracker.moa.handwriting import DateReader, find_date_reader, read_party_dates, rules
 from ice_tracker.moa.ocr import DEFAULT_DPI, Ocr, find_tesseract
+from ice_tracker.moa.overrides import FIELDS as OVERRIDABLE
+from ice_tracker.moa.overrides import FILE_NAME as OVERRIDES_FILE
+from ice_tracker.moa.overrides import apply_field_overrides, load_field_overrides, overridden_fields
 from ice_tracker.moa.pdftext import PdfContent, PdfReadError, read_pdf, render_page, reread_page
 from ice_tracker.moa.roster_dates import roster_signed_dates, signed_for
+from ice_tracker.roster.vocab import OVERRIDES_DIR
 
 log = logging.getLogger(__name__)
 
 # Bump when extraction changes so that cached rows are recomputed on the next run.
 EXTRACTOR_VERSION = "3"
 METADATA = PurePosixPath("data/moa_metadata.csv")
+REVIEW = PurePosixPath("data/moa_review.csv")
+REVIEW_COLUMNS = ["sha256", "file", "source_url", "field", "reason"]
 TEXT_DIR = PurePosixPath("data/moa_text")
 COLUMNS = [
     "sha256", "paths", "states", "agencies", "source_urls", "status", "error",
@@ -222,6 +228,40 @@ def fill_dates_by_handwriting(
     return "used" if used else "unread"
 
 
+def missing_reason(row: dict[str, Any], field: str) -> str:
+    """Why a field of a readable PDF is blank (or only the roster's), for the review queue."""
+    if row.get("ice_signed_source") == "roster" and field == "ice_signed":
+        return "ICE's date not read on the PDF; the value is the roster's SIGNED date: check it"
+    if row.get(field):
+        return ""
+    if field.endswith("_signed"):
+        if row.get("ocr") == "unavailable":
+            return "scanned pages not read (OCR unavailable)"
+        return {
+            "unread": "hand-written date not clear enough to read automatically",
+            "unavailable": "hand-written dates not read (reader not installed)",
+            "failed": "signature page could not be rendered",
+        }.get(row.get("handwriting", ""), "no date found on the signature page")
+    return f"{field} not found in the text"
+
+
+def review_rows(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """One line per blank (or roster-only) field of a readable PDF, and per unreadable PDF:
+    what a person should look at, and why the extractor could not do it."""
+    out = []
+    for row in rows:
+        file, url = (row.get("paths") or "").split(";")[0], (row.get("source_urls") or "").split(";")[0]
+        base = {"sha256": row["sha256"], "file": file, "source_url": url}
+        if row.get("status") != "ok":
+            out.append({**base, "field": "", "reason": f"{row.get('status')}: {row.get('error', '')}".strip()})
+            continue
+        for field in OVERRIDABLE:
+            reason = missing_reason(row, field)
+            if reason:
+                out.append({**base, "field": field, "reason": reason})
+    return sorted(out, key=lambda r: (r["file"], r["field"]))
+
+
 def is_cached(row: dict[str, str] | None, out_dir: Path, ocr: Ocr | None, reader: DateReader | None = None) -> bool:
     if row is None or row.get("extractor") != EXTRACTOR_VERSION:
         return False
@@ -240,10 +280,13 @@ def run_moa(
     tesseract: str | None = None,
     dpi: int | None = None,
     handwriting: bool = True,
+    overrides_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Bring the MOA text and metadata up to date with the archive; returns a run summary.
 
-    `out_dir` (default: `data_dir`) receives `data/moa_metadata.csv` and `data/moa_text/`.
+    `out_dir` (default: `data_dir`) receives `data/moa_metadata.csv`, `data/moa_review.csv` (what
+    is still missing) and `data/moa_text/`. Values read by a person come from
+    `<overrides_dir>/moa_fields.csv` (default: the repository's `overrides/`).
     `tesseract` names the binary (default: $ICE_TRACKER_TESSERACT, then PATH); `handwriting=False`
     skips reading hand-written dates (rows then say `handwriting = unavailable` and are retried).
     """
@@ -254,6 +297,7 @@ def run_moa(
     archive = scan_archive(data_dir)
     roster = roster_signed_dates(out_dir / "data")
     previous = {row["sha256"]: row for row in read_dict_csv(out_dir / METADATA) if row.get("sha256")}
+    overrides, override_problems = load_field_overrides((overrides_dir or OVERRIDES_DIR) / OVERRIDES_FILE)
     rows: list[dict[str, Any]] = []
     processed = failed = 0
     stats = dict.fromkeys(["text_pages", "text_seconds", "ocr_pages", "ocr_seconds", "handwriting_pdfs", "handwriting_seconds"], 0.0)
@@ -261,18 +305,23 @@ def run_moa(
         item = archive[sha]
         cached = previous.get(sha)
         roster_dates = signed_for(item.paths, roster)
-        if is_cached(cached, out_dir, ocr, reader):
+        mine = overrides.get(sha, {})
+        # a withdrawn override needs the extracted value back: read the PDF again
+        if is_cached(cached, out_dir, ocr, reader) and overridden_fields(cached or {}) <= set(mine):
             row: dict[str, Any] = dict(cached or {})
         else:
             row = process(data_dir, out_dir, item, ocr, reader, stats, roster_ice_date(roster_dates))
             processed += 1
             failed += row["status"] != "ok"
         fill_from_roster(row, roster_dates)
+        apply_field_overrides(row, mine)
         row.update(
             paths=join(item.paths), states=join(item.states), agencies=join(item.agencies), source_urls=join(item.source_urls)
         )
         rows.append(row)
     changed = write_dict_csv(out_dir / METADATA, COLUMNS, rows)
+    review = review_rows(rows)
+    write_dict_csv(out_dir / REVIEW, REVIEW_COLUMNS, review)
     summary = {
         "pdfs": len(rows),
         "processed": processed,
@@ -292,6 +341,12 @@ def run_moa(
             (r.get("lea_signed_source") == "handwriting") + (r.get("ice_signed_source") == "handwriting") for r in rows
         ),
         "dates_from_roster": sum(r.get("ice_signed_source") == "roster" for r in rows),
+        "dates_from_overrides": sum(
+            (r.get("lea_signed_source") == "override") + (r.get("ice_signed_source") == "override") for r in rows
+        ),
+        "override_problems": override_problems,
+        "unused_overrides": sorted(sha[:12] for sha in set(overrides) - set(archive)),
+        "to_review": len(review),
         "metadata_changed": changed,
         "seconds": round(time.monotonic() - started, 1),
     }
