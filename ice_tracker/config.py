@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+OVERRIDES_DIR = REPO_ROOT / "overrides"  # hand corrections, as reviewable CSVs
 
 
 def default_data_dir() -> Path:

@@ -13,13 +13,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from ice_tracker.config import REPO_ROOT
+from ice_tracker.config import OVERRIDES_DIR
 from ice_tracker.fileio import read_dict_csv
 from ice_tracker.matching.normalise import roster_key
 
 log = logging.getLogger(__name__)
 
-OVERRIDES_DIR = REPO_ROOT / "overrides"
 MATCHES_FILE = "agency_matches.csv"
 ALIASES_FILE = "agency_aliases.csv"
 NO_MATCH = "NONE"

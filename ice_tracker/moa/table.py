@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ice_tracker.config import OVERRIDES_DIR
 from ice_tracker.fileio import atomic_write_text, read_dict_csv, sha256_file, write_dict_csv
 from ice_tracker.moa.fields import extract_fields, signature_layout, signature_page
 from ice_tracker.moa.handwriting import DateReader, find_date_reader, read_party_dates, rules
@@ -25,7 +26,6 @@ from ice_tracker.moa.overrides import FILE_NAME as OVERRIDES_FILE
 from ice_tracker.moa.overrides import apply_field_overrides, load_field_overrides, overridden_fields
 from ice_tracker.moa.pdftext import PdfContent, PdfReadError, read_pdf, render_page, reread_page
 from ice_tracker.moa.roster_dates import roster_signed_dates, signed_for
-from ice_tracker.roster.vocab import OVERRIDES_DIR
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ def missing_reason(row: dict[str, Any], field: str) -> str:
         if row.get("ocr") == "unavailable":
             return "scanned pages not read (OCR unavailable)"
         return {
-            "unread": "hand-written date not clear enough to read automatically",
+            "unread": "date line blank, or hand-written too unclearly to read automatically",
             "unavailable": "hand-written dates not read (reader not installed)",
             "failed": "signature page could not be rendered",
         }.get(row.get("handwriting", ""), "no date found on the signature page")

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from ice_tracker.config import REPO_ROOT
+from ice_tracker.config import OVERRIDES_DIR
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
-OVERRIDES_DIR = REPO_ROOT / "overrides"
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
