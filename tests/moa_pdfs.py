@@ -6,8 +6,10 @@ stream; a "scan" is a PIL image saved as PDF (no text layer, exactly what OCR mu
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Sequence
+from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -120,3 +122,36 @@ MOA_2020_WSO = [
         ["Date: 6-1-2020", "Pat Example", "Sheriff", "Sample Parish Sheriff's Office"],
     ),
 ]
+
+
+def blank_ice_date(signer: str) -> list:
+    """An MOA whose ICE date line was left blank (as when it is hand-written and unreadable)."""
+    return [
+        MOA_2025_TFM[0],
+        column_page(
+            ["By signing this MOA, each party represents it is fully authorized to enter into this MOA."],
+            ["For the LEA:", "Date: March 4, 2025", "Signature: ________", f"Name: {signer}", "Title: Sheriff"],
+            ["For ICE:", "Date: ____________", "Signature: ________", "Name: John Roe", "Title: Acting Director"],
+        ),
+    ]
+
+
+SMALL_ARCHIVE = {  # file → (state, agency folder, pages)
+    "AlphaCoTX_TFM_MOA_03.11.2025.pdf": ("TEXAS", "Alpha_County_Sheriff's_Office", MOA_2025_TFM),
+    "Beta PD FL_TFM_MOA_03132025.pdf": ("FLORIDA", "Beta_Police_Department", blank_ice_date("Jane Q. Doe")),
+    "SharedOhio_TFM_MOA.pdf": ("OHIO", "Gamma_Township_Police", blank_ice_date("Sam Poe")),
+}
+
+
+def write_small_archive(data_dir: Path) -> None:
+    """Three text MOAs in the step-1 layout: Alpha (complete), Beta and SharedOhio (ICE date blank)."""
+    for name, (state, agency, pages) in SMALL_ARCHIVE.items():
+        path = data_dir / "agreements" / "agreements_20250519_024922" / state / agency / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text_pdf(pages))
+
+
+def metadata_by_name(out_dir: Path) -> dict[str, dict[str, str]]:
+    """data/moa_metadata.csv rows keyed by the file name of their (first) archived path."""
+    with open(out_dir / "data" / "moa_metadata.csv", newline="", encoding="utf-8") as handle:
+        return {row["paths"].rsplit("/", 1)[-1]: row for row in csv.DictReader(handle)}

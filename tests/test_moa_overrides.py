@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 from ice_tracker.moa import run_moa
-from tests.test_moa_roster import make_archive  # Alpha (complete), Beta and SharedOhio (ICE date blank)
+from tests.moa_pdfs import metadata_by_name, write_small_archive
 
 MISSING = "/nonexistent/tesseract"
 BETA = "Beta PD FL_TFM_MOA_03132025.pdf"
@@ -18,10 +18,6 @@ def read(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def metadata(data_dir: Path) -> dict[str, dict[str, str]]:
-    return {row["paths"].rsplit("/", 1)[-1]: row for row in read(data_dir / "data" / "moa_metadata.csv")}
-
-
 def write_overrides(folder: Path, lines: list[str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "moa_fields.csv").write_text("sha256,file,field,value,note\n" + "".join(f"{line}\n" for line in lines), encoding="utf-8")
@@ -30,7 +26,7 @@ def write_overrides(folder: Path, lines: list[str]) -> Path:
 
 def test_review_queue_lists_what_is_missing_and_why(tmp_path: Path) -> None:
     data_dir = tmp_path / "archive"
-    make_archive(data_dir)
+    write_small_archive(data_dir)
     (data_dir / PDFS_BROKEN).parent.mkdir(parents=True, exist_ok=True)
     (data_dir / PDFS_BROKEN).write_bytes(b"<html>Access Denied</html>")
     summary = run_moa(data_dir, tesseract=MISSING, handwriting=False, overrides_dir=write_overrides(tmp_path / "none", []))
@@ -45,10 +41,10 @@ def test_review_queue_lists_what_is_missing_and_why(tmp_path: Path) -> None:
 
 def test_a_hand_read_value_wins_and_withdrawing_it_restores_the_extracted_one(tmp_path: Path) -> None:
     data_dir = tmp_path / "archive"
-    make_archive(data_dir)
+    write_small_archive(data_dir)
     empty = write_overrides(tmp_path / "none", [])
     run_moa(data_dir, tesseract=MISSING, handwriting=False, overrides_dir=empty)
-    sha = {name: row["sha256"] for name, row in metadata(data_dir).items()}
+    sha = {name: row["sha256"] for name, row in metadata_by_name(data_dir).items()}
     alpha = "AlphaCoTX_TFM_MOA_03.11.2025.pdf"
     folder = write_overrides(tmp_path / "overrides", [
         f"{sha[BETA]},{BETA},ice_signed,2025-03-13,read by hand: 3/13/25 in blue ink",
@@ -57,7 +53,7 @@ def test_a_hand_read_value_wins_and_withdrawing_it_restores_the_extracted_one(tm
         f"{'0' * 64},gone.pdf,ice_signed,2025-01-01,no such PDF",
     ])
     summary = run_moa(data_dir, tesseract=MISSING, handwriting=False, overrides_dir=folder)
-    rows = metadata(data_dir)
+    rows = metadata_by_name(data_dir)
     assert (rows[BETA]["ice_signed"], rows[BETA]["ice_signed_source"]) == ("2025-03-13", "override")
     assert rows[BETA]["lea_signed"] == "2025-03-04"  # the refused line changed nothing
     assert (rows[alpha]["model"], rows[alpha]["model_source"]) == ("JEM", "override")
@@ -66,7 +62,7 @@ def test_a_hand_read_value_wins_and_withdrawing_it_restores_the_extracted_one(tm
     assert not any(Path(r["file"]).name == BETA and r["field"] == "ice_signed" for r in read(data_dir / "data" / "moa_review.csv"))
 
     again = run_moa(data_dir, tesseract=MISSING, handwriting=False, overrides_dir=empty)  # overrides withdrawn
-    rows = metadata(data_dir)
+    rows = metadata_by_name(data_dir)
     assert again["processed"] == 2
     assert (rows[alpha]["model"], rows[alpha]["model_source"]) == ("TFM", "text")
     assert (rows[BETA]["ice_signed"], rows[BETA]["ice_signed_source"]) == ("", "")

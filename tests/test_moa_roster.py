@@ -3,36 +3,15 @@ PDF gives none. Built end to end: workbook → roster history → moa table (no 
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from ice_tracker.moa import run_moa
 from ice_tracker.moa.roster_dates import pdf_key, roster_signed_dates
 from ice_tracker.roster.history import build_history
-from tests.moa_pdfs import MOA_2025_TFM, column_page, text_pdf
+from tests.moa_pdfs import metadata_by_name, write_small_archive
 from tests.roster_factory import ICE_MOA, roster_workbook, safelink
 
-RUN = "agreements/agreements_20250519_024922"
 MISSING = "/nonexistent/tesseract"
-
-
-def blank_ice_date(signer: str) -> list:
-    """An MOA whose ICE date line was left blank (as when it is hand-written and unreadable)."""
-    return [
-        MOA_2025_TFM[0],
-        column_page(
-            ["By signing this MOA, each party represents it is fully authorized to enter into this MOA."],
-            ["For the LEA:", "Date: March 4, 2025", "Signature: ________", f"Name: {signer}", "Title: Sheriff"],
-            ["For ICE:", "Date: ____________", "Signature: ________", "Name: John Roe", "Title: Acting Director"],
-        ),
-    ]
-
-
-PDFS = {  # file → (state, agency folder, pages)
-    "AlphaCoTX_TFM_MOA_03.11.2025.pdf": ("TEXAS", "Alpha_County_Sheriff's_Office", MOA_2025_TFM),
-    "Beta PD FL_TFM_MOA_03132025.pdf": ("FLORIDA", "Beta_Police_Department", blank_ice_date("Jane Q. Doe")),
-    "SharedOhio_TFM_MOA.pdf": ("OHIO", "Gamma_Township_Police", blank_ice_date("Sam Poe")),
-}
 
 
 def roster_rows(beta_signed: str) -> list[dict[str, str]]:
@@ -48,36 +27,24 @@ def roster_rows(beta_signed: str) -> list[dict[str, str]]:
     ]
 
 
-def make_archive(data_dir: Path) -> None:
-    for name, (state, agency, pages) in PDFS.items():
-        path = data_dir / RUN / state / agency / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text_pdf(pages))
-
-
 def add_snapshot(data_dir: Path, folder: str, workbook: str, rows: list[dict[str, str]]) -> None:
     path = data_dir / "sheets" / folder / workbook
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(roster_workbook(rows))
 
 
-def rows_by_name(data_dir: Path) -> dict[str, dict[str, str]]:
-    with open(data_dir / "data" / "moa_metadata.csv", newline="", encoding="utf-8") as handle:
-        return {row["paths"].rsplit("/", 1)[-1]: row for row in csv.DictReader(handle)}
-
-
 def test_pdf_key_meets_links_and_archived_names() -> None:
     assert pdf_key(ICE_MOA + "Beta%20PD%20FL_TFM_MOA_03132025.pdf") == "beta pd fl_tfm_moa_03132025.pdf"
-    assert pdf_key(f"{RUN}/FLORIDA/Beta/Beta PD FL_TFM_MOA_03132025.pdf") == "beta pd fl_tfm_moa_03132025.pdf"
+    assert pdf_key("agreements/agreements_20250519_024922/FLORIDA/Beta/Beta PD FL_TFM_MOA_03132025.pdf") == "beta pd fl_tfm_moa_03132025.pdf"
 
 
 def test_roster_date_fills_only_a_missing_ice_date_and_follows_corrections(tmp_path: Path) -> None:
     data_dir = tmp_path / "archive"
-    make_archive(data_dir)
+    write_small_archive(data_dir)
     add_snapshot(data_dir, "sheets_20250519_024922", "participatingAgencies05162025am.xlsx", roster_rows("3/13/2025"))
     build_history(data_dir, cache_dir=tmp_path / "cache")
     summary = run_moa(data_dir, tesseract=MISSING, handwriting=False)
-    rows = rows_by_name(data_dir)
+    rows = metadata_by_name(data_dir)
 
     alpha = rows["AlphaCoTX_TFM_MOA_03.11.2025.pdf"]  # the PDF's own date wins; the roster's is shown beside it
     assert (alpha["ice_signed"], alpha["ice_signed_source"], alpha["roster_signed"]) == ("2025-03-11", "text", "2025-03-12")
@@ -92,14 +59,14 @@ def test_roster_date_fills_only_a_missing_ice_date_and_follows_corrections(tmp_p
     build_history(data_dir, cache_dir=tmp_path / "cache")
     again = run_moa(data_dir, tesseract=MISSING, handwriting=False)
     assert again["processed"] == 0
-    assert rows_by_name(data_dir)["Beta PD FL_TFM_MOA_03132025.pdf"]["ice_signed"] == "2025-03-14"
+    assert metadata_by_name(data_dir)["Beta PD FL_TFM_MOA_03132025.pdf"]["ice_signed"] == "2025-03-14"
 
 
 def test_without_a_roster_history_nothing_is_filled(tmp_path: Path) -> None:
     data_dir = tmp_path / "archive"
-    make_archive(data_dir)
+    write_small_archive(data_dir)
     assert roster_signed_dates(data_dir / "data") == {}
     run_moa(data_dir, tesseract=MISSING, handwriting=False)
-    rows = rows_by_name(data_dir)
+    rows = metadata_by_name(data_dir)
     assert all(row["roster_signed"] == "" for row in rows.values())
     assert rows["Beta PD FL_TFM_MOA_03132025.pdf"]["ice_signed"] == ""

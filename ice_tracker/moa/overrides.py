@@ -76,4 +76,4 @@ def apply_field_overrides(row: dict[str, Any], overrides: dict[str, FieldOverrid
     for field, override in overrides.items():
         row[field], row[f"{field}_source"] = override.value, "override"
         if field in ("lea_signed", "ice_signed"):
-            row[f"{field.split('_')[0]}_signed_margin"] = ""
+            row[f"{field}_margin"] = ""  # the margin belonged to a handwriting reading

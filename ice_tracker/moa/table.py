@@ -262,6 +262,11 @@ def review_rows(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
     return sorted(out, key=lambda r: (r["file"], r["field"]))
 
 
+def dates_from(rows: list[dict[str, Any]], source: str) -> int:
+    """How many signing dates (agency and ICE) in the table came from `source`."""
+    return sum((r.get("lea_signed_source") == source) + (r.get("ice_signed_source") == source) for r in rows)
+
+
 def is_cached(row: dict[str, str] | None, out_dir: Path, ocr: Ocr | None, reader: DateReader | None = None) -> bool:
     if row is None or row.get("extractor") != EXTRACTOR_VERSION:
         return False
@@ -337,13 +342,9 @@ def run_moa(
         "handwriting": reader.version if reader else "unavailable",
         "read_handwriting_pdfs": int(stats["handwriting_pdfs"]),
         "read_handwriting_seconds": round(stats["handwriting_seconds"], 2),
-        "dates_from_handwriting": sum(
-            (r.get("lea_signed_source") == "handwriting") + (r.get("ice_signed_source") == "handwriting") for r in rows
-        ),
-        "dates_from_roster": sum(r.get("ice_signed_source") == "roster" for r in rows),
-        "dates_from_overrides": sum(
-            (r.get("lea_signed_source") == "override") + (r.get("ice_signed_source") == "override") for r in rows
-        ),
+        "dates_from_handwriting": dates_from(rows, "handwriting"),
+        "dates_from_roster": dates_from(rows, "roster"),
+        "dates_from_overrides": dates_from(rows, "override"),
         "override_problems": override_problems,
         "unused_overrides": sorted(sha[:12] for sha in set(overrides) - set(archive)),
         "to_review": len(review),
