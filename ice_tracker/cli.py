@@ -12,6 +12,7 @@ import pkgutil
 from types import ModuleType
 
 from ice_tracker import __version__, commands
+from ice_tracker.errors import run_guarded
 from ice_tracker.logging_setup import configure_logging
 
 
@@ -32,11 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Archive and derive US immigration-enforcement data (287(g), DDP releases).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail (and tracebacks)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in command_modules().items():
         command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command_parser)
+        if "-v" not in command_parser._option_string_actions:
+            # -v after the command too; SUPPRESS so the command's default never hides a -v given before it
+            command_parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                                        help="log debug detail (and tracebacks)")
         command_parser.set_defaults(_run=module.run)
     return parser
 
@@ -44,4 +49,4 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(verbose=args.verbose)
-    return int(args._run(args) or 0)
+    return run_guarded(args._run, args)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from ice_tracker.matching.normalise import agency_type_code_for
@@ -22,3 +24,14 @@ def reference_frame(rows: list[tuple]) -> pd.DataFrame:
             "agency_type_code": agency_type_code_for(label), "population": population, "operating_budget": budget,
         })
     return pd.DataFrame(records, columns=COLUMNS)
+
+
+def write_tiny_csllea(path: Path) -> Path:
+    """A two-agency CSLLEA table in the published column names (.tsv), for daily runs that must not download it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame([
+        ["ALPHA COUNTY SHERIFF'S OFFICE", "700001", "ALPHA", "FL", "32801", "ALPHA", "FL0000001", "1", "1000000", "50000"],
+        ["BETA POLICE DEPARTMENT", "700002", "BETA", "FL", "32802", "ALPHA", "FL0000002", "3", "500000", "20000"],
+    ], columns=["AGENCYNAME", "AGENCYID", "CITY", "STATE", "ZIP", "COUNTY", "ORI9", "AGENCYSAMPTYPE", "OPBUDGET",
+                "POPULATION"]).to_csv(path, sep="\t", index=False)
+    return path

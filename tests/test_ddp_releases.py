@@ -325,12 +325,15 @@ def test_the_plain_daily_run_includes_the_release_watch(site: DdpSite, dirs: tup
     from tests.ice_site import IceSite
     from tests.roster_factory import roster_workbook, simple_rows
 
+    from tests.matching_helpers import write_tiny_csllea
+
     release_site(site)
     data, cache = dirs
+    csllea = write_tiny_csllea(cache.parent / "38771-0001-Data.tsv")  # no download: tests never reach the internet
     with IceSite() as ice:
         ice.publish_workbook(roster_workbook(simple_rows()), "participatingAgencies07182025pm.xlsx")
         assert run_daily(["--data-dir", str(data), "--cache-dir", str(cache), "--page-url", ice.url, "--no-pdfs",
-                          "--ddp-page", site.raw_url, "--ddp-page", site.processed_url]) == 0
+                          "--ddp-page", site.raw_url, "--ddp-page", site.processed_url, "--csllea", str(csllea)]) == 0
     message = summary(dirs)["commit_message"]
     assert message.startswith("287(g): 1 new workbook") and "DDP: new release through 2026-03-10, 3 files" in message
     assert_archive_valid(dirs)
