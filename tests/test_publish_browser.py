@@ -28,7 +28,10 @@ def page(tmp_path_factory: pytest.TempPathFactory):
     write_small_detention(data_dir)
     run_publish(data_dir)
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        except sync_api.Error as exc:  # e.g. Ubuntu's chromium-browser, a stub that wants snap
+            pytest.skip(f"{CHROMIUM} is not a working Chromium here: {str(exc).splitlines()[0][:200]}")
         tab = browser.new_page(viewport={"width": 1280, "height": 900})
         errors: list[str] = []
         tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
