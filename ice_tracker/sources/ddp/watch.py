@@ -163,7 +163,7 @@ def watch_releases(*, pages: list[str], client: HttpClient, data_dir: Path, cach
     summary = WatchSummary(pages=list(pages))
     scans, failed_pages = _read_pages(pages, client, failures, when)
     if not scans:
-        raise WatchFailed(f"no DDP page could be read ({len(pages)} tried); see failures.csv")
+        raise WatchFailed(f"no DDP page could be read ({len(pages)} tried)")
     history = ReleaseHistory(root)
     store = ReleaseStore(root, data_dir, cache_dir, repo_limit)
     archiver = _Archiver(client, store, failures, Path(cache_dir), max_bytes, summary, when)
