@@ -299,3 +299,48 @@ def test_ci_uses_sudo_for_apt_only_when_not_root(tmp_path: Path) -> None:
         assert result.stdout.strip() == expected, (uid, result.stdout, result.stderr)
     test_command = "pip install -q -r requirements-dev.txt && python -m pytest -q"
     assert script.rstrip().endswith(test_command) and test_command in (REPO_ROOT / "README.md").read_text()
+
+
+# ----- text strangers wrote never reaches the Actions log or the commit message as commands -----------
+
+
+def test_the_log_filter_keeps_each_message_on_one_line_without_workflow_commands() -> None:
+    import io
+    import logging
+
+    from ice_tracker.logging_setup import SafeFormatter, SafeTextFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(SafeFormatter("%(levelname)s %(message)s"))
+    handler.addFilter(SafeTextFilter())
+    logger = logging.getLogger("tests.hostile")
+    logger.addHandler(handler)
+    try:
+        logger.warning("agency %s", "Alpha\n::error::owned\r\n::add-mask::x\u2028::stop-commands::t")
+        try:
+            raise ValueError("cell\n::error file=x::owned")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("WARNING agency Alpha") and "::" not in stream.getvalue()
+    assert not any(line.lstrip().startswith("::") for line in lines)
+
+
+def test_page_text_reaches_neither_the_log_as_commands_nor_the_commit_message(tmp_path: Path) -> None:
+    from tests.ddp_files import stints_parquet
+    from tests.ddp_site import DdpSite
+
+    with DdpSite() as ddp:
+        ddp.state.sentence = ("The most recent release of data covers ICE enforcement actions through March 10, 2026."
+                              " ::error::owned fixes #1 ::add-mask::secret")
+        ddp.add_processed("Detention stints", "detention-stints-latest.parquet", stints_parquet())
+        data = tmp_path / "data"
+        code, err = finish(scraper(tmp_path, "--data-dir", str(data), "--only", "releases", "--ddp-page", ddp.raw_url,
+                                   "--ddp-page", ddp.processed_url))
+    assert code == 0, err
+    assert "owned" in err and "::" not in err  # logged, but defused
+    message = last_run(data)["commit_message"]
+    assert message.startswith("DDP: new release through 2026-03-10") and "#" not in message and "owned" not in message
