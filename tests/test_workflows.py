@@ -53,3 +53,17 @@ def test_daily_schedule_permissions_and_concurrency() -> None:
     assert any(step.get("with", {}).get("cache") == "pip" for step in steps)
     assert "keepalive" in flow["jobs"]
     assert any("exit 1" in step.get("run", "") and "exit_code" in str(step.get("if", "")) for step in steps)
+
+
+def test_daily_commits_only_after_a_finished_run_and_pushes_with_bounded_retries() -> None:
+    steps = {step.get("id", step.get("name")): step for step in load(DAILY)["jobs"]["archive"]["steps"]}
+    commit = steps["commit"]
+    condition = str(commit["if"])
+    assert "always()" not in condition  # not after a kill: a cancelled job skips it
+    assert "exit_code == '0'" in condition and "exit_code == '1'" in condition and "'2'" not in condition
+    script = commit["run"]
+    assert re.search(r"for attempt in 1 2 3 4 5; do", script) and "git pull --rebase" in script
+    assert "git push" in script and "git rebase --abort" in script
+    assert "commit_message" in script and "-F" in script  # the message is a file, never re-parsed by the shell
+    [fail] = [s for s in steps.values() if "exit_code != '0'" in str(s.get("if", ""))]
+    assert "always()" in str(fail["if"]) and "exit 1" in fail["run"]

@@ -43,7 +43,7 @@ IGNORED_COUNTIES = {"", "#N/A", "#NA", "N/A", "NA", "NONE"}
 
 
 class RosterHistoryMissing(FileNotFoundError):
-    """Step 2's roster history has not been built in this data directory."""
+    """The roster history has not been built in this data directory."""
 
 
 @dataclass
@@ -66,7 +66,7 @@ def read_roster_history(data_dir: Path) -> list[dict[str, str]]:
     out_dir = Path(data_dir) / "data"
     if not history_files(out_dir):
         raise RosterHistoryMissing(
-            f"{out_dir / HISTORY_DIR} not found: build the roster history first (step 2, `python -m ice_tracker history`)"
+            f"{out_dir / HISTORY_DIR} not found: build the roster history first (`python -m ice_tracker history`)"
         )
     return list(iter_history_rows(out_dir))
 
