@@ -344,3 +344,28 @@ def test_page_text_reaches_neither_the_log_as_commands_nor_the_commit_message(tm
     assert "owned" in err and "::" not in err  # logged, but defused
     message = last_run(data)["commit_message"]
     assert message.startswith("DDP: new release through 2026-03-10") and "#" not in message and "owned" not in message
+
+
+def test_a_swap_cut_short_is_finished_by_the_next_run(tmp_path: Path) -> None:
+    from ice_tracker.fileio import atomic_write_text
+    from ice_tracker.staging import COMPLETE, _derived_files, finish_interrupted_swap, open_staging
+
+    data = tmp_path / "data"
+    (data / "data" / "roster_history").mkdir(parents=True)
+    (data / "data" / "changes.csv").write_text("old\n")
+    (data / "data" / "roster_history" / "2025-06.csv").write_text("old month\n")
+    (data / "agreements.csv").write_text("old\n")
+    (data / "manifest.csv").write_text("archive\n")
+    view = open_staging(data)
+    assert (view / "manifest.csv").is_symlink() and not (view / "data").is_symlink()
+    (view / "data" / "changes.csv").write_text("new\n")
+    (view / "agreements.csv").write_text("new\n")
+    (view / "data" / "roster_history" / "2025-06.csv").unlink()  # the derivation dropped a vanished month
+    (view / "data" / "roster_history" / "2025-07.csv").write_text("new month\n")
+    # the state a kill leaves halfway through the move: marker written, one file already moved
+    atomic_write_text(view.parent / COMPLETE, "".join(f"{rel}\n" for rel in sorted(_derived_files(view))))
+    os.replace(view / "agreements.csv", data / "agreements.csv")
+    finish_interrupted_swap(data)
+    assert (data / "data" / "changes.csv").read_text() == "new\n" and (data / "agreements.csv").read_text() == "new\n"
+    assert sorted(p.name for p in (data / "data" / "roster_history").iterdir()) == ["2025-07.csv"]
+    assert (data / "manifest.csv").read_text() == "archive\n" and not (data / ".tmp").exists()
