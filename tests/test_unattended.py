@@ -204,6 +204,16 @@ def test_a_bad_setting_gets_one_line_and_the_traceback_only_with_v(tmp_path: Pat
     assert verbose.returncode == 2 and "Traceback" in verbose.stderr  # -v before the command is not lost
 
 
+def test_other_commands_give_one_line_and_keep_v_before_the_command(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    for verbose in ([], ["-v"]):
+        result = subprocess.run([sys.executable, "-m", "ice_tracker", *verbose, "history", "--data-dir", str(not_a_dir)],
+                                cwd=REPO_ROOT, env=env_for(tmp_path), capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2 and str(not_a_dir) in result.stderr
+        assert ("Traceback" in result.stderr) == bool(verbose), result.stderr
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_stopped_run_gets_one_line_and_last_run_says_why(site: IceSite, tmp_path: Path, signum: int) -> None:
     data = tmp_path / "data"
