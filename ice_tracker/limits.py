@@ -18,8 +18,55 @@ class Limit:
     reason: str
 
 
+GIB = 1024**3
+MIB = 1024**2
+
 LIMITS: dict[str, Limit] = {
     # Entries are added by the modules that enforce them; keep them sorted by name.
+    "cell_chars": Limit(
+        32_767, "characters",
+        "Excel's own maximum for one cell; a longer value is cut at read time (quality.csv says so), because one "
+        "131,072-character agency name made matching and agreement text fail on every run"),
+    "ddp_parse_cpu_seconds": Limit(
+        3_600, "CPU seconds",
+        "the detention derivations on a whole raw release take minutes; an hour of CPU means a hostile file"),
+    "ddp_parse_memory": Limit(
+        12 * GIB, "bytes of address space",
+        "the detention derivations' worker: real releases (10 million stints) need a few GB; a GitHub runner has "
+        "16 GB, so a blow-up stops there instead of killing the job"),
+    "ddp_parse_wall_seconds": Limit(
+        5_400, "seconds", "the detention worker's wall deadline; the workflow itself stops at 6 hours"),
+    "ddp_workbook_cells": Limit(
+        200_000_000, "cells",
+        "declared cells (rows × columns) of one detentions sheet; the reader holds every cell (~32 bytes each), "
+        "and a real sheet is at most 1,048,576 rows × ~40 columns"),
+    "ddp_workbook_columns": Limit(
+        80, "columns", "detentions tables have ~40 columns; a cell in column CV (100) or XFD (16,384) only inflates the grid"),
+    "ddp_workbook_unzipped": Limit(
+        24 * GIB, "bytes",
+        "uncompressed size of a detentions workbook (the 280 MB raw release unzips to a few GB)"),
+    "parse_cpu_seconds": Limit(
+        60, "CPU seconds per file",
+        "a roster workbook or a PDF's structure parses in well under a second of CPU; a minute means a hostile file"),
+    "parse_memory": Limit(
+        2 * GIB, "bytes of address space",
+        "the worker that parses roster workbooks and checks downloaded files: a roster needs ~100 MB, and the daily "
+        "job must stay under 2 GB whatever a file holds"),
+    "parse_wall_seconds": Limit(
+        120, "seconds per file", "a parse that hangs (a PDF cycle, a stalled decompressor) costs that file only"),
+    "roster_workbook_cells": Limit(
+        2_000_000, "cells",
+        "declared cells (rows × columns) of one roster sheet: rosters have ~2,000 rows × 12 columns; the reader "
+        "allocates every cell, so one cell at XFD1048576 would need ~550 GB"),
+    "roster_workbook_columns": Limit(
+        200, "columns", "rosters have about 12 columns; a cell in column CV or XFD only inflates the grid"),
+    "roster_workbook_rows": Limit(
+        100_000, "rows", "rosters have about 2,000 rows (every 287(g) agreement ever signed is ~3,000)"),
+    "roster_workbook_unzipped": Limit(
+        200 * MIB, "bytes", "a roster workbook unzips to ~1 MB; 200 MB allows growth, not bombs"),
+    "unzip_ratio": Limit(
+        200, "uncompressed / compressed bytes per member",
+        "real workbook XML compresses 5–20×; a member over 1 MB inflating 200× or more is a decompression bomb"),
 }
 
 
