@@ -17,7 +17,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ice_tracker.fileio import atomic_write_text, csv_row_text, csv_text, read_dict_csv, temp_path_beside
+from ice_tracker.fileio import atomic_write_text, csv_row_text, csv_text, temp_path_beside
+from ice_tracker.state_files import is_count, is_sha256, not_empty, read_state_csv
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class ManifestEntry:
 
 
 MANIFEST_COLUMNS = [f.name for f in fields(ManifestEntry)]
+MANIFEST_CHECKS = (not_empty("path"), is_sha256("sha256"), is_count("bytes"))
 
 
 def utc_iso(moment: datetime) -> str:
@@ -65,7 +67,7 @@ class Archive:
         self.temp_dir = self.data_dir / TEMP_DIR_NAME
         self.entries: list[ManifestEntry] = [
             ManifestEntry(**{**row, "bytes": int(row.get("bytes") or 0)})  # type: ignore[arg-type]
-            for row in read_dict_csv(self.manifest_path)
+            for row in read_state_csv(self.manifest_path, MANIFEST_COLUMNS, self.data_dir, MANIFEST_CHECKS)
         ]
         self.added: list[ManifestEntry] = []
         self._lines: list[str] = []  # rendered CSV rows, so a save after each file stays cheap

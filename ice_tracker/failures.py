@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from ice_tracker.fileio import read_dict_csv, write_dict_csv
+from ice_tracker.fileio import write_dict_csv
+from ice_tracker.state_files import is_count, not_empty, read_state_csv
 
 
 @dataclass
@@ -35,7 +36,7 @@ class FailureLog:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.rows: dict[tuple[str, str, str, str], Failure] = {}
-        for row in read_dict_csv(self.path):
+        for row in read_state_csv(self.path, FAILURE_COLUMNS, self.path.parent, (not_empty("url"), is_count("attempts"))):
             failure = Failure(**{**row, "attempts": int(row.get("attempts") or 0)})  # type: ignore[arg-type]
             self.rows[failure.key] = failure
         self.recorded_this_run: list[Failure] = []

@@ -35,10 +35,21 @@ ICE_MOA = ("https://www.ice.gov/doclib/287gMOA/", "http://www.ice.gov/doclib/287
 
 
 def synthetic_pdf(name: str, size: int = 0) -> bytes:
-    """A valid-looking, unique PDF standing in for an agreement we have no real copy of
-    (tiny for tests; `size` pads it to a realistic size for the benchmark)."""
-    head = b"%PDF-1.4\n% synthetic agreement for tests: " + name.encode("utf-8", "replace") + b"\n"
-    return head + b"%" + b"0" * max(0, size - len(head) - 8) + b"\n%%EOF\n"
+    """A valid one-page PDF standing in for an agreement we have no real copy of, unique by `name`
+    (tiny for tests; `size` pads it, inside a comment, to a realistic size for the benchmark)."""
+    head = b"%PDF-1.4\n% synthetic agreement for tests: " + name.encode("utf-8", "replace").replace(b"\n", b" ") + b"\n"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"]
+    pad = max(0, size - len(head) - 300)
+    out = head + (b"%" + b"0" * (pad - 2) + b"\n" if pad > 2 else b"")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
 
 
 def rewrite_workbook(data: bytes, base_url: str) -> bytes:

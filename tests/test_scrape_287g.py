@@ -22,7 +22,7 @@ from ice_tracker.sources.ice287g.scrape import pdf_links
 from ice_tracker.sources.ice287g.workbook import read_roster
 from tests.archive_checks import assert_archive_valid, manifest_rows, snapshot
 from tests.conftest import REPO_ROOT, SHARED_FIXTURES, shared_fixture_path, use_fast_network
-from tests.ice_site import MOA_PREFIX, Fault, IceSite, rewrite_workbook
+from tests.ice_site import MOA_PREFIX, Fault, IceSite, rewrite_workbook, synthetic_pdf
 from tests.roster_factory import ICE_MOA, pending_workbook, roster_workbook, simple_rows
 
 LATEST_PARTICIPATING = "sheets_20250719_151637/participatingAgencies07182025pm.xlsx"
@@ -330,7 +330,7 @@ def test_network_down_fails_and_changes_nothing(small_site: IceSite, tmp_path: P
 def test_killed_mid_download_leaves_no_partial_file_and_next_run_completes(small_site: IceSite, tmp_path: Path) -> None:
     target = MOA_PREFIX + "BetaPDFL_TFM_MOA_05132025.pdf"
     small_site.state.files[target] = type(small_site.state.files[workbook_path(small_site)])(
-        b"%PDF-1.7\n" + b"0" * 2_000_000 + b"\n%%EOF\n", "application/pdf")
+        synthetic_pdf("killed mid-download", 2_000_000), "application/pdf")
     small_site.inject(target, Fault("stall_body", seconds=30))
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "ICE_TRACKER_READ_TIMEOUT": "60"}
     process = subprocess.Popen([sys.executable, str(REPO_ROOT / "scraper.py"), "--data-dir", str(tmp_path),

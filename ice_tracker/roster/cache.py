@@ -13,14 +13,18 @@ import json
 import logging
 import os
 from functools import lru_cache
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
+from ice_tracker.archive import utc_iso
 from ice_tracker.fileio import temp_path_beside
-from ice_tracker.sources.ice287g.workbook import read_roster
+from ice_tracker.quarantine import Quarantine, rules_version
+from ice_tracker.sandbox import SandboxFailure, run_limited
+from ice_tracker.sources.ice287g.workbook import read_roster_checked
 from ice_tracker.xlsx import WorkbookError
+from ice_tracker.xlsx_guard import WorkbookTooLarge
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 1
@@ -38,7 +42,10 @@ def code_fingerprint(*modules: str) -> str:
 
 
 def parser_fingerprint() -> str:
-    return code_fingerprint(__name__, "ice_tracker.xlsx", "ice_tracker.sources.ice287g.workbook")
+    """The parsing code and the limits it runs under: a change to either re-parses (and gives a
+    quarantined workbook one more try)."""
+    return rules_version(code_fingerprint(__name__, "ice_tracker.xlsx", "ice_tracker.xlsx_guard",
+                                          "ice_tracker.sources.ice287g.workbook"))
 COLUMNS = ("state", "agency", "type", "county", "support_type", "signed", "moa", "addendum")
 LINK_COLUMNS = ("moa", "addendum")
 
@@ -51,6 +58,7 @@ class ParsedWorkbook:
     columns: list[str]  # which of COLUMNS the header had
     unknown_headers: list[str]
     rows: list[tuple[int, list[str], list[str]]]
+    cut_cells: list[tuple[int, str, int, str]] = field(default_factory=list)  # values cut to the cell_chars limit
 
 
 def cell_text(value: Any) -> str:
@@ -67,20 +75,24 @@ def cell_text(value: Any) -> str:
 
 
 def parse_workbook(path: Path, sha256: str) -> ParsedWorkbook:
-    table = read_roster(path)
+    """What the sandboxed worker runs: the size guard, the parse, every cell as text."""
+    table = read_roster_checked(path)
     rows = []
     for row in table.rows:
         texts = [v if type(v) is str else "" if v is None else cell_text(v) for v in map(row.values.get, COLUMNS)]
         links = [row.links.get(name, "") for name in LINK_COLUMNS]
         rows.append((row.row_number, texts, links))
-    return ParsedWorkbook(sha256, [c for c in COLUMNS if c in table.columns], table.unknown_headers, rows)
+    return ParsedWorkbook(sha256, [c for c in COLUMNS if c in table.columns], table.unknown_headers, rows,
+                          [tuple(c) for c in table.cut_cells])  # type: ignore[misc]
+
 
 
 class ParseCache:
     """`get(path, sha256)`: the parsed workbook, from `<cache_dir>/<sha256>.json` or freshly parsed."""
 
-    def __init__(self, cache_dir: Path | None):
+    def __init__(self, cache_dir: Path | None, quarantine: Quarantine | None = None):
         self.cache_dir = cache_dir
+        self.quarantine = quarantine
         self.parsed = 0  # workbooks actually parsed in this run
         self.hits = 0
 
@@ -97,18 +109,32 @@ class ParseCache:
             if "error" in data:
                 raise WorkbookError(data["error"])
             return ParsedWorkbook(sha256, data["columns"], data["unknown_headers"],
-                                  [(n, texts, links) for n, texts, links in data["rows"]])
+                                  [(n, texts, links) for n, texts, links in data["rows"]],
+                                  [tuple(c) for c in data.get("cut_cells", [])])  # type: ignore[misc]
+        held = self.quarantine.holds(sha256, parser_fingerprint()) if self.quarantine else None
+        if held is not None:
+            raise WorkbookError(f"quarantined: {held.reason}")
         self.parsed += 1
         try:
-            parsed = parse_workbook(path, sha256)
+            parsed = run_limited("parse", parse_workbook, path, sha256)
+        except (WorkbookTooLarge, SandboxFailure) as exc:
+            if self.quarantine:
+                self.quarantine.add(sha256, parser_fingerprint(), "roster workbook", self._relative(path), str(exc),
+                                    utc_iso(datetime.now(timezone.utc)))
+            raise WorkbookError(str(exc)) from exc
         except WorkbookError as exc:
             self._store(cached, {"version": CACHE_VERSION, "code": parser_fingerprint(), "sha256": sha256,
                                  "error": str(exc)})
             raise
         self._store(cached, {"version": CACHE_VERSION, "code": parser_fingerprint(), "sha256": sha256,
-                             "columns": parsed.columns,
-                             "unknown_headers": parsed.unknown_headers, "rows": parsed.rows})
+                             "columns": parsed.columns, "unknown_headers": parsed.unknown_headers,
+                             "rows": parsed.rows, "cut_cells": parsed.cut_cells})
         return parsed
+
+    def _relative(self, path: Path) -> str:
+        if self.quarantine and Path(path).is_relative_to(self.quarantine.data_dir):
+            return Path(path).relative_to(self.quarantine.data_dir).as_posix()
+        return str(path)
 
     @staticmethod
     def _load(cached: Path | None, sha256: str) -> dict | None:

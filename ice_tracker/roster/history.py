@@ -27,6 +27,8 @@ from pathlib import Path
 
 from ice_tracker.config import default_cache_dir
 from ice_tracker.fileio import atomic_write_text, csv_text
+from ice_tracker.limits import limit
+from ice_tracker.quarantine import Quarantine
 from ice_tracker.roster.archive import ArchivedWorkbook, find_workbooks
 from ice_tracker.roster.cache import ParseCache, ParsedWorkbook, code_fingerprint, write_cache_file
 from ice_tracker.roster.changes import CHANGE_COLUMNS, PENDING_CHECK, diff_roster, settle_moves
@@ -37,13 +39,15 @@ from ice_tracker.roster.ids import IdState, advance, assign_roster
 from ice_tracker.roster.model import HISTORY_COLUMNS, LISTS, QUALITY_COLUMNS, Roster, quality
 from ice_tracker.roster.rows import build_rows
 from ice_tracker.roster.vocab import OVERRIDES_DIR, Vocabulary, load_vocabulary
+from ice_tracker.sandbox import shared
 from ice_tracker.xlsx import WorkbookError
 
 log = logging.getLogger(__name__)
 OUTPUT_FILES = ("roster_current.csv", "changes.csv", "roster_counts.csv", "quality.csv")  # + the monthly history
 DERIVING_MODULES = tuple(f"ice_tracker.roster.{name}" for name in (
     "archive", "cache", "changes", "counts", "filenames", "history", "ids", "model", "normalise", "rows", "vocab",
-)) + ("ice_tracker.urls", "ice_tracker.xlsx", "ice_tracker.sources.ice287g.workbook")
+)) + ("ice_tracker.urls", "ice_tracker.xlsx", "ice_tracker.xlsx_guard", "ice_tracker.limits",
+      "ice_tracker.sources.ice287g.workbook")
 
 
 def output_names(out_dir: Path) -> list[str]:
@@ -213,6 +217,9 @@ def _process(item: Pending, parsed: ParsedWorkbook, state: IdState, vocab: Vocab
     issues = list(item.issues)
     for header in parsed.unknown_headers:
         issues.append(quality(roster, 0, "header", header, "", "unknown_header"))
+    for row_number, column, length, start in parsed.cut_cells:
+        issues.append(quality(roster, row_number, column, f"{start}… ({length:,} characters)",
+                              f"first {int(limit('cell_chars')):,} characters", "cell_too_long"))
     issues.extend(build_rows(roster, parsed, vocab))
     old_rows = dict(state.last.get(roster.list, {}))
     previous = state.last_roster.get(roster.list)
@@ -240,7 +247,8 @@ def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path |
     data_dir = Path(data_dir)
     out_dir = Path(out_dir) if out_dir else data_dir / "data"
     cache_dir = Path(cache_dir) if cache_dir else default_roster_cache_dir()
-    parse_cache, store = ParseCache(cache_dir), BlockStore(cache_dir)
+    shared("parse").start()  # the parse worker starts up while the archive is listed
+    parse_cache, store = ParseCache(cache_dir, Quarantine(data_dir)), BlockStore(cache_dir)
     vocab = load_vocabulary(overrides_dir)
     items, orphans = _discover(data_dir)
 

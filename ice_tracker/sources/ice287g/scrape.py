@@ -19,9 +19,14 @@ from ice_tracker.roster.normalise import normalise_state
 from ice_tracker.roster.vocab import load_vocabulary
 from ice_tracker.safepath import safe_component
 from ice_tracker.sources.ice287g.page import Candidate, find_candidates, list_from_name
-from ice_tracker.sources.ice287g.workbook import RosterTable, read_roster
+from ice_tracker.formats import check_pdf
+from ice_tracker.quarantine import Quarantine
+from ice_tracker.roster.cache import parser_fingerprint
+from ice_tracker.sandbox import SandboxFailure, run_limited
+from ice_tracker.sources.ice287g.workbook import RosterTable, read_roster_checked
 from ice_tracker.urls import unwrap_safelink
 from ice_tracker.xlsx import WorkbookError, looks_like_xlsx
+from ice_tracker.xlsx_guard import WorkbookTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -61,22 +66,30 @@ class ScrapeSummary:
 
 
 def verify_workbook(result: FetchResult) -> RosterTable:
-    """Prove a downloaded body is a roster workbook: ZIP magic, opens, has a roster header."""
+    """Prove a downloaded body is a roster workbook: ZIP magic, within the size limits, opens, has a
+    roster header. Parsed in the sandboxed worker: a workbook that kills or starves the reader
+    raises SandboxFailure and costs only itself."""
     if not looks_like_xlsx(result.head):
         start = result.head[:40].decode("latin-1", errors="replace").strip()
         raise WorkbookError(
             f"not a workbook: {result.content_type or 'no content type'}, {result.size} bytes, starts {start!r}"
         )
     assert result.temp_path is not None
-    return read_roster(result.temp_path)
+    return run_limited("parse", read_roster_checked, result.temp_path)
 
 
 def verify_pdf(result: FetchResult) -> None:
+    """Prove a downloaded body is a whole PDF: header, `%%EOF`, a page tree (ice_tracker/formats.py)."""
     if result.size == 0:
         raise ValueError("not a PDF: empty body")
     if PDF_MAGIC not in result.head[:1024]:
         start = result.head[:40].decode("latin-1", errors="replace").strip()
         raise ValueError(f"not a PDF: {result.content_type or 'no content type'}, {result.size} bytes, starts {start!r}")
+    assert result.temp_path is not None
+    try:
+        run_limited("parse", check_pdf, result.temp_path)
+    except SandboxFailure as exc:
+        raise ValueError(f"not a usable PDF: {exc}") from exc
 
 
 def workbook_list(result: FetchResult, candidate: Candidate, table: RosterTable) -> str:
@@ -171,6 +184,8 @@ class Scrape287g:
         self.include_pdfs = include_pdfs
         self.summary = ScrapeSummary(page_url=page_url)
         self.pending_failures: list[tuple[str, str, str]] = []  # (url, kind, error) for workbooks
+        self.pending_quarantine: list[tuple[str, str, str]] = []  # (sha256, url, reason)
+        self.quarantine = Quarantine(archive.data_dir)
 
     def now(self) -> str:
         return utc_iso(datetime.now(timezone.utc))
@@ -193,6 +208,8 @@ class Scrape287g:
         # From here on the run has achieved something: record and store.
         for url, kind, error in self.pending_failures:
             self._record_failure(url, kind, error)
+        for sha256, url, reason in self.pending_quarantine:
+            self.quarantine.add(sha256, parser_fingerprint(), "roster workbook", url, reason, self.now(), record=False)
         self._resolve_stale_workbook_failures(candidates)
         tables = self._store_workbooks(verified)
         if self.include_pdfs:
@@ -223,9 +240,14 @@ class Scrape287g:
                     self.summary.workbooks_verified += 1
                     self.summary.workbooks_unchanged += 1
                 continue
+            held = self.quarantine.holds(result.sha256, parser_fingerprint())
             try:
+                if held is not None:
+                    raise WorkbookError(f"quarantined since {held.quarantined_at}: {held.reason}")
                 table = verify_workbook(result)
-            except WorkbookError as exc:
+            except (WorkbookError, SandboxFailure) as exc:
+                if isinstance(exc, (WorkbookTooLarge, SandboxFailure)):
+                    self.pending_quarantine.append((result.sha256, candidate.url, str(exc)))
                 result.discard()
                 self._candidate_failed(candidate, str(exc))
                 continue
@@ -305,8 +327,8 @@ class Scrape287g:
                 continue
             newest = max(entries, key=lambda e: (e.fetched_at, e.path))
             try:
-                tables.append(read_roster(self.archive.data_dir / newest.path))
-            except (OSError, WorkbookError) as exc:
+                tables.append(run_limited("parse", read_roster_checked, self.archive.data_dir / newest.path))
+            except (OSError, WorkbookError, SandboxFailure) as exc:
                 log.warning("cannot re-read archived workbook %s: %s", newest.path, exc)
         return tables
 

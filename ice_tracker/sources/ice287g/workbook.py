@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ice_tracker.limits import limit
 from ice_tracker.xlsx import RawSheet, WorkbookError, _sheet_paths, cell_to_index, read_workbook
+from ice_tracker.xlsx_guard import WorkbookLimits, check_workbook
 
 # canonical column → header spellings (compared after upper-casing and squeezing non-letters).
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -27,6 +29,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "addendum": ("ADDENDUM", "ADDENDUM LINK", "ADDENDA"),
 }
 REQUIRED = ("state", "agency")
+CUT_PREVIEW = 100  # characters of an over-long cell kept in quality.csv, so a person can find it
 HEADER_SEARCH_ROWS = 25
 # An error cell (`#N/A`, `#REF!`…): calamine reads it as "", but the text is what ICE published.
 ERROR_TYPE = re.compile(rb'\bt="e"')
@@ -59,6 +62,7 @@ class RosterTable:
     columns: dict[str, int]
     unknown_headers: list[str]
     rows: list[RosterRow]
+    cut_cells: list[tuple[int, str, int, str]] = field(default_factory=list)  # (row, column, length, start)
 
 
 def _find_header(sheet: RawSheet) -> tuple[int, dict[str, int], list[str]] | None:
@@ -91,14 +95,21 @@ def parse_roster(sheets: list[RawSheet]) -> RosterTable:
             continue
         header_index, columns, unknown = found
         rows = []
+        cut: list[tuple[int, str, int, str]] = []
+        cap = int(limit("cell_chars"))
         for index in range(header_index + 1, len(sheet.rows)):
             raw = sheet.rows[index]
             values = {name: (raw[col] if col < len(raw) else None) for name, col in columns.items()}
             if all(_blank(v) for v in values.values()):
                 continue
             links = {name: sheet.links[(index, col)] for name, col in columns.items() if (index, col) in sheet.links}
+            for cells in (values, links):
+                for name, value in cells.items():
+                    if isinstance(value, str) and len(value) > cap:
+                        cut.append((index + 1, name, len(value), value[:CUT_PREVIEW]))
+                        cells[name] = value[:cap]
             rows.append(RosterRow(row_number=index + 1, values=values, links=links))
-        return RosterTable(sheet.name, header_index + 1, columns, unknown, rows)
+        return RosterTable(sheet.name, header_index + 1, columns, unknown, rows, cut)
     raise RosterFormatError("no sheet has a roster header (needs STATE and LAW ENFORCEMENT AGENCY columns)")
 
 
@@ -161,3 +172,9 @@ def read_roster(source: str | Path | bytes) -> RosterTable:
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:  # values are still usable without them
         raise WorkbookError(f"unreadable workbook: {type(exc).__name__}: {exc}") from exc
     return parse_roster(sheets)
+
+
+def read_roster_checked(source: str | Path) -> RosterTable:
+    """`read_roster` after the size guard (what the sandboxed worker runs on a stranger's file)."""
+    check_workbook(source, WorkbookLimits.named("roster"))
+    return read_roster(source)
