@@ -87,13 +87,15 @@ def _header_rows(path: Path) -> list[list[object]]:
 
     rows: list[list[object]] = []
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        handle = open(path, "rb")  # a handle: openpyxl judges a path by its extension (.part)
+        workbook = load_workbook(handle, read_only=True, data_only=True)
         try:
             for sheet in workbook.worksheets:
                 for row in sheet.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True):
                     rows.append(list(row))
         finally:
             workbook.close()
+            handle.close()
     except Exception as exc:  # openpyxl raises many types for a broken workbook
         raise FormatError(f"not a readable workbook: {type(exc).__name__}: {exc}") from exc
     return rows

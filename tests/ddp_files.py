@@ -72,7 +72,8 @@ def big_zip(n_bytes: int) -> bytes:
 
 def stints_parquet(n: int = 10) -> bytes:
     table = pa.table({"unique_identifier": [f"id{i}" for i in range(n)],
-                      "book_in_date_time": [datetime(2025, 1, 1) + timedelta(days=i) for i in range(n)]})
+                      "book_in_date_time": [datetime(2025, 1, 1) + timedelta(days=i) for i in range(n)],
+                      "detention_facility_code": [f"FAC{i % 3}" for i in range(n)]})
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     return buffer.getvalue()

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from ice_tracker.formats import FormatError, check_release_file
 from ice_tracker.http import FetchError, FetchResult, HttpClient
+from ice_tracker.sandbox import SandboxFailure, run_limited
 from ice_tracker.sources.ddp.page import FORMATS
 
 log = logging.getLogger(__name__)
@@ -64,8 +66,9 @@ def expected_format(file_name: str, fmt: str) -> str:
     return suffix if suffix in FORMATS else fmt
 
 
-def verify(result: FetchResult, fmt: str, pointer: Pointer | None) -> None:
-    """Raise NotAReleaseFile unless the body is a plausible file of format `fmt`."""
+def verify(result: FetchResult, fmt: str, pointer: Pointer | None, table: str = "") -> None:
+    """Raise NotAReleaseFile unless the body is a file of format `fmt` that opens, with `table`'s
+    columns (the deep check runs in the sandboxed worker: see ice_tracker/formats.py)."""
     head = result.head
     start = head[:40].decode("latin-1", errors="replace").strip()
     described = f"{result.content_type or 'no content type'}, {result.size:,} bytes, starts {start!r}"
@@ -89,6 +92,10 @@ def verify(result: FetchResult, fmt: str, pointer: Pointer | None) -> None:
             raise NotAReleaseFile(f"not a parquet file: {described}")
     elif head.lstrip()[:1] == b"<" and b"html" in head[:512].lower():
         raise NotAReleaseFile(f"an HTML page, not a data file: {described}")
+    try:
+        run_limited("ddp_parse", check_release_file, result.temp_path, fmt, table)
+    except (FormatError, SandboxFailure) as exc:
+        raise NotAReleaseFile(f"{exc}: {described}") from exc
 
 
 def partial_path(cache_dir: Path, url: str) -> Path:
@@ -97,13 +104,13 @@ def partial_path(cache_dir: Path, url: str) -> Path:
 
 
 def download(client: HttpClient, url: str, fmt: str, cache_dir: Path, max_bytes: int,
-             pointer: Pointer | None) -> FetchResult:
+             pointer: Pointer | None, table: str = "") -> FetchResult:
     """Fetch (resuming) and verify; a body that fails verification is removed, not kept for resume."""
     result = client.fetch_resumable(url, partial_path(cache_dir, url), max_bytes=max_bytes)
     if not result.filename or result.filename in ("download", "index.php"):
         result.filename = unquote(PurePosixPath(urlsplit(url).path).name)
     try:
-        verify(result, expected_format(result.filename, fmt), pointer)
+        verify(result, expected_format(result.filename, fmt), pointer, table)
     except NotAReleaseFile:
         result.discard()
         raise

@@ -1,5 +1,8 @@
 """Hand a release's detentions files to the detention derivations (step 4).
 
+The derivations run in the sandboxed worker (ice_tracker/sandbox.py, `ddp_parse` limits) after the
+size guard, so a detentions file that would abort or exhaust the reader is quarantined (kept,
+listed in data/quarantine.csv and failures.csv, skipped by later runs) instead of killing the job.
 Raw ICE detentions workbooks are preferred; DDP's processed stints parquet is used when a release
 has no raw workbook. Step 4 writes into a cache folder per release; its small outputs (CSV, JSON)
 are then copied into `<data>/data/detention/` to be committed, its parquet intermediates stay.
@@ -8,30 +11,77 @@ are then copied into `<data>/data/detention/` to be committed, its parquet inter
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ice_tracker.archive import utc_iso
+from ice_tracker.failures import FailureLog
 from ice_tracker.fileio import atomic_write_bytes
+from ice_tracker.quarantine import Quarantine, rules_version
+from ice_tracker.roster.cache import code_fingerprint
+from ice_tracker.sandbox import SandboxFailure, run_limited
 from ice_tracker.sources.ddp.store import ReleaseFile, ReleaseStore
+from ice_tracker.xlsx import WorkbookError
+from ice_tracker.xlsx_guard import WorkbookLimits, check_workbook
 
 log = logging.getLogger(__name__)
 
 SMALL_OUTPUTS = (".csv", ".json")
 UNAVAILABLE = "detention step unavailable"
+QUARANTINE_KIND = "DDP detentions file"
 
 
-def detention_inputs(rows: list[ReleaseFile], store: ReleaseStore) -> list[Path]:
-    """Raw detentions workbooks of a release, else its processed stints parquet files."""
-    raw = [store.location(r) for r in rows if r.table == "detentions" and r.file_name.lower().endswith(".xlsx")]
-    stints = [store.location(r) for r in rows if r.table == "stints" and r.file_name.lower().endswith(".parquet")]
-    return sorted(p for p in (raw or stints) if p.is_file())
+def detention_rows(rows: list[ReleaseFile], store: ReleaseStore) -> list[ReleaseFile]:
+    """Raw detentions workbooks of a release, else its processed stints parquet files (held ones)."""
+    raw = [r for r in rows if r.table == "detentions" and r.file_name.lower().endswith(".xlsx")]
+    stints = [r for r in rows if r.table == "stints" and r.file_name.lower().endswith(".parquet")]
+    return sorted((r for r in (raw or stints) if store.location(r).is_file()), key=lambda r: store.location(r))
 
 
-def hand_off(release_id: str, store: ReleaseStore, data_dir: Path, cache_dir: Path) -> dict[str, Any]:
-    """Run step 4 on the release's detentions files; returns what happened (never raises on bad data)."""
-    inputs = detention_inputs(store.rows(release_id), store)
+def detention_rules() -> str:
+    """The version of the code and limits that judge a detentions file (see quarantine.py)."""
+    return rules_version(code_fingerprint("ice_tracker.xlsx_guard", "ice_tracker.detention.readers",
+                                          "ice_tracker.detention.run"))
+
+
+def guard_input(path: Path) -> None:
+    """The size guard for one input (run in the sandboxed worker; parquet needs none)."""
+    if path.suffix.lower() == ".xlsx":
+        check_workbook(path, WorkbookLimits.named("ddp"))
+
+
+def _usable(release_id: str, store: ReleaseStore, data_dir: Path, failures: FailureLog | None) -> list[ReleaseFile]:
+    """The release's detentions files that are not quarantined and pass the size guard; the others
+    are quarantined now (kept in the archive, skipped from now on)."""
+    quarantine, rules = Quarantine(data_dir), detention_rules()
+    usable = []
+    for row in detention_rows(store.rows(release_id), store):
+        held = quarantine.holds(row.sha256, rules)
+        if held is not None:
+            log.warning("skipping quarantined detentions file %s: %s", row.path, held.reason)
+            continue
+        try:
+            run_limited("ddp_parse", guard_input, store.location(row))
+        except (WorkbookError, SandboxFailure) as exc:
+            quarantine.add(row.sha256, rules, QUARANTINE_KIND, row.path, str(exc), _now(), failures)
+            continue
+        usable.append(row)
+    return usable
+
+
+def _now() -> str:
+    return utc_iso(datetime.now(timezone.utc))
+
+
+def hand_off(release_id: str, store: ReleaseStore, data_dir: Path, cache_dir: Path,
+             failures: FailureLog | None = None) -> dict[str, Any]:
+    """Run step 4 on the release's detentions files in the sandboxed worker; returns what happened
+    (never raises on bad data: a file that kills or starves the derivations is quarantined)."""
+    rows = _usable(release_id, store, data_dir, failures)
+    inputs = [store.location(r) for r in rows]
     if not inputs:
-        return {"status": "no detentions file"}
+        return {"status": "no usable detentions file"}
     try:
         from ice_tracker.detention import run_detention
         from ice_tracker.detention.readers import DetentionInputError
@@ -40,7 +90,12 @@ def hand_off(release_id: str, store: ReleaseStore, data_dir: Path, cache_dir: Pa
         return {"status": UNAVAILABLE, "inputs": [p.name for p in inputs]}
     work = cache_dir / "ddp" / "detention" / release_id
     try:
-        summary = run_detention(inputs, work)
+        summary = run_limited("ddp_parse", run_detention, inputs, work)
+    except SandboxFailure as exc:  # which of several inputs did it cannot be told: all wait for new rules
+        quarantine = Quarantine(data_dir)
+        for row in rows:
+            quarantine.add(row.sha256, detention_rules(), QUARANTINE_KIND, row.path, str(exc), _now(), failures)
+        return {"status": "quarantined", "error": str(exc), "inputs": [p.name for p in inputs]}
     except (DetentionInputError, OSError, ValueError) as exc:
         log.error("detention derivations failed for release %s: %s", release_id, exc)
         return {"status": "failed", "error": str(exc), "inputs": [p.name for p in inputs]}

@@ -123,7 +123,7 @@ class _Archiver:
             held = self.store.held_url(target.url)  # a Box link names one immutable file
         if held is not None:
             return self.store.reuse(release_id, target.table, target.url, held), False
-        result = download(self.client, target.url, target.fmt, self.cache_dir, self.max_bytes, pointer)
+        result = download(self.client, target.url, target.fmt, self.cache_dir, self.max_bytes, pointer, target.table)
         assert result.temp_path is not None
         was_held = self.store.held_sha(result.sha256) is not None
         row = self.store.place(release_id, target.table, target.url, result.temp_path, result.filename,
@@ -191,6 +191,6 @@ def watch_releases(*, pages: list[str], client: HttpClient, data_dir: Path, cach
                                                record.kind if record else "raw"))
     history.save()
     for release_id in sorted(archiver.touched):
-        summary.detention[release_id] = hand_off(release_id, store, Path(data_dir), Path(cache_dir))
+        summary.detention[release_id] = hand_off(release_id, store, Path(data_dir), Path(cache_dir), failures)
     summary.headline = headline(summary, len(store.rows(summary.release_id)))
     return summary
