@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -78,13 +79,52 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, durable: bool = T
     return atomic_write_bytes(path, text.encode("utf-8"), durable)
 
 
+FORMULA_START = frozenset("=+-@\t\r")  # what a spreadsheet reads as the start of a formula (OWASP)
+QUOTE_CANDIDATES = FORMULA_START | {"'"}
+
+
+NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def _needs_quote(text: str) -> bool:
+    """Text a spreadsheet would run as a formula, or text we quoted (so a read restores it exactly).
+    Numbers such as -3.5 and single characters such as "-" stay as they are."""
+    bare = text.lstrip("'")
+    return len(bare) > 1 and bare[0] in FORMULA_START and not NUMBER.match(bare)
+
+
+def neutralise_cell(value: Any) -> Any:
+    """OWASP's CSV-injection defence: a text cell starting with = + - @ tab or CR gets a leading `'`,
+    so Excel, LibreOffice and Google Sheets show it instead of running it. Numbers are untouched;
+    `restore_cell` undoes it exactly."""
+    if isinstance(value, str) and value[:1] in QUOTE_CANDIDATES and _needs_quote(value):
+        return "'" + value
+    return value
+
+
+def restore_cell(value: str) -> str:
+    """The value `neutralise_cell` was given."""
+    if value[:1] == "'" and _needs_quote(value[1:]):
+        return value[1:]
+    return value
+
+
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """Render rows as CSV text the same way every time (None → empty, `\n` endings)."""
+    """Render rows as CSV text the same way every time (None → empty, `\n` endings, formula-like
+    text neutralised: see neutralise_cell). Every CSV this project publishes goes through here or
+    `csv_lines`."""
+    buffer = io.StringIO()
+    buffer.write(csv_lines([header]))
+    buffer.write(csv_lines(["" if value is None else value for value in row] for row in rows))
+    return buffer.getvalue()
+
+
+def csv_lines(rows: Iterable[Sequence[Any]]) -> str:
+    """CSV lines without a header, as csv_text renders them (values must not be None)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
     for row in rows:
-        writer.writerow(["" if value is None else value for value in row])
+        writer.writerow([neutralise_cell(value) for value in row])
     return buffer.getvalue()
 
 
@@ -110,7 +150,12 @@ def read_dict_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     if not target.is_file():
         return []
     with open(target, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+        return [restore_row(row) for row in csv.DictReader(handle)]
+
+
+def restore_row(row: dict[str, str]) -> dict[str, str]:
+    """A row read back from one of our CSVs, with neutralised cells restored."""
+    return {key: restore_cell(value) if isinstance(value, str) else value for key, value in row.items()}
 
 
 def json_text(obj: Any) -> str:

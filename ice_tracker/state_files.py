@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ice_tracker.fileio import atomic_write_text, csv_row_text, csv_text, read_dict_csv
+from ice_tracker.fileio import atomic_write_text, csv_row_text, csv_text, read_dict_csv, restore_cell
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def read_state_csv(path: Path, columns: list[str], data_dir: Path, checks: tuple
     if not path.is_file():
         return []
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        lines = list(csv.reader(handle))
+        lines = [[restore_cell(cell) for cell in cells] for cells in csv.reader(handle)]
     if not lines:
         return []
     header = lines[0]

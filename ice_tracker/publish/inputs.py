@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from ice_tracker.fileio import restore_cell
+
 log = logging.getLogger(__name__)
 
 ROSTER_COUNTS = "data/roster_counts.csv"
@@ -47,6 +49,10 @@ def read_table(data_dir: Path, rel: str, required: tuple[str, ...] = ()) -> pd.D
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise InputError(f"{rel}: missing column(s) {', '.join(missing)}")
+    for column in frame.columns:  # cells our CSV writer quoted against formula injection
+        quoted = frame[column].str.startswith("'")
+        if quoted.any():
+            frame.loc[quoted, column] = frame.loc[quoted, column].map(restore_cell)
     return frame
 
 

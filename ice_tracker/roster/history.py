@@ -15,9 +15,7 @@ read is listed in quality.csv and skipped; it never stops the run and is never t
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import logging
 from collections import Counter
@@ -26,7 +24,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from ice_tracker.config import default_cache_dir
-from ice_tracker.fileio import atomic_write_text, csv_text
+from ice_tracker.fileio import atomic_write_text, csv_lines, csv_text
 from ice_tracker.limits import limit
 from ice_tracker.quarantine import Quarantine
 from ice_tracker.roster.archive import ArchivedWorkbook, find_workbooks
@@ -62,9 +60,7 @@ def default_roster_cache_dir() -> Path:
 
 def _rows_text(rows) -> str:
     """CSV lines without a header, written exactly as fileio.csv_text writes them (values are never None here)."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue()
+    return csv_lines(rows)
 
 
 _ROW_TAIL = attrgetter(*HISTORY_COLUMNS[HISTORY_COLUMNS.index("row_number") + 1:])

@@ -12,6 +12,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+from ice_tracker.fileio import restore_row
 from ice_tracker.roster.filenames import snapshot_time
 
 HISTORY_DIR = "roster_history"
@@ -37,4 +38,4 @@ def iter_history_rows(out_dir: Path) -> Iterator[dict[str, str]]:
     """Every history row, streamed file by file (the history is too big to want it all at once)."""
     for path in history_files(out_dir):
         with open(path, newline="", encoding="utf-8") as handle:
-            yield from csv.DictReader(handle)
+            yield from map(restore_row, csv.DictReader(handle))
