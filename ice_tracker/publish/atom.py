@@ -9,6 +9,7 @@ feed's bytes change only when the data does.
 from __future__ import annotations
 
 import html
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import PurePosixPath
@@ -82,10 +83,19 @@ def _entry_html(sections: list[tuple[str, list[str]]]) -> str:
     return "".join(parts)
 
 
+# Characters XML 1.0 forbids: one of them (a control character in an agency name) and feed readers
+# reject the whole feed.
+XML_INVALID = re.compile("[^\u0009\u000A\u000D\u0020-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+
+
+def xml_text(text: str) -> str:
+    return XML_INVALID.sub("", text)
+
+
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+    element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", {k: xml_text(v) for k, v in attrs.items()})
     if text is not None:
-        element.text = text
+        element.text = xml_text(text)
     return element
 
 

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 
@@ -128,6 +129,13 @@ TABLE_COLUMNS = [  # key, label, numeric, hidden
 ]
 
 
+def web_link(url: object) -> str:
+    """`url` when it is an http(s) link, else "": a `javascript:` or `data:` link from a workbook cell
+    must never become clickable on the dashboard (the text stays in the CSVs)."""
+    text = str(url or "").strip()
+    return text if urlsplit(text).scheme.lower() in ("http", "https") and urlsplit(text).netloc else ""
+
+
 def table_data(inputs: Inputs) -> dict[str, Any] | None:
     rows = S.current_agreements(inputs)
     if not rows:
@@ -135,7 +143,8 @@ def table_data(inputs: Inputs) -> dict[str, Any] | None:
     out = []
     for row in rows:
         row = {**row, "agreement": "", "moa_archived": S.site_relative(row["moa_archived"]),
-               "addendum_archived": S.site_relative(row["addendum_archived"])}
+               "addendum_archived": S.site_relative(row["addendum_archived"]),
+               "moa_url": web_link(row.get("moa_url", "")), "addendum_url": web_link(row.get("addendum_url", ""))}
         out.append([row.get(key, "") for key, *_ in TABLE_COLUMNS])
     columns = [{"key": k, "label": label, "numeric": numeric, "hidden": hidden} for k, label, numeric, hidden in TABLE_COLUMNS]
     return {"columns": columns, "rows": out}

@@ -191,6 +191,8 @@
       if (c.key === "agreement") {
         var links = [["MOA", row[idx.moa_archived], row[idx.moa_url]], ["Addendum", row[idx.addendum_archived], row[idx.addendum_url]]];
         links.forEach(function (l) {
+          if (!/^https?:\/\//i.test(l[2] || "")) l[2] = "";  // only web links are clickable (never javascript:)
+          if (!/^\.\.\/agreements\//.test(l[1] || "")) l[1] = "";
           if (!l[1] && !l[2]) return;
           var a = document.createElement("a");
           a.href = l[1] || l[2]; a.textContent = l[0] + (l[1] ? " (archived PDF)" : " (ICE link)");
