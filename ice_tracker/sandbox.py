@@ -37,6 +37,7 @@ from ice_tracker.limits import limit
 log = logging.getLogger(__name__)
 
 HEADER = struct.Struct("!Q")
+LIMIT_PREFIX = "ICE_TRACKER_LIMIT_"
 PROFILES = ("parse", "ddp_parse")
 
 
@@ -108,7 +109,8 @@ class Sandbox:
         self.start()
         process = self.process
         assert process is not None and process.stdin is not None and process.stdout is not None
-        request = pickle.dumps((func.__module__, func.__qualname__, args), protocol=pickle.HIGHEST_PROTOCOL)
+        request = pickle.dumps((func.__module__, func.__qualname__, args, _limit_overrides()),
+                               protocol=pickle.HIGHEST_PROTOCOL)
         self.calls += 1
         try:
             process.stdin.write(HEADER.pack(len(request)) + request)
@@ -152,11 +154,19 @@ class Sandbox:
 _SHARED: dict[str, Sandbox] = {}
 
 
+def _limit_overrides() -> dict[str, str]:
+    return {name: value for name, value in os.environ.items() if name.startswith(LIMIT_PREFIX)}
+
+
 def shared(profile: str) -> Sandbox:
-    """The process-wide worker of a profile (closed when the interpreter exits)."""
+    """The process-wide worker of a profile (closed when the interpreter exits; replaced when the
+    profile's limits were changed since it started)."""
     box = _SHARED.get(profile)
-    if box is None:
-        box = _SHARED[profile] = Sandbox(profile)
+    fresh = Sandbox(profile)
+    if box is None or (box.memory, box.cpu, box.wall) != (fresh.memory, fresh.cpu, fresh.wall):
+        if box is not None:
+            box.close()
+        box = _SHARED[profile] = fresh
     return box
 
 
@@ -221,7 +231,10 @@ def _serve(memory: int, cpu: int) -> None:
         if body is None:
             break
         try:
-            module, qualname, args = pickle.loads(body)
+            module, qualname, args, overrides = pickle.loads(body)
+            for name in [n for n in os.environ if n.startswith(LIMIT_PREFIX)]:
+                del os.environ[name]
+            os.environ.update(overrides)  # the caller's limits now, not when the worker started
             func: Any = importlib.import_module(module)
             for part in qualname.split("."):
                 func = getattr(func, part)
