@@ -239,6 +239,18 @@ def _make_handler(state: DdpState) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return True
+            if fault.kind == "lying_range":  # a 206 that claims the asked range but sends other bytes
+                blob = state.blobs[path]
+                wanted = re.match(r"bytes=(\d+)-$", self.headers.get("Range", ""))
+                if not wanted:
+                    return False
+                start = int(wanted[1])
+                rest = blob.body[start:]
+                spliced = bytes(len(rest) // 2) + rest[len(rest) // 2:]  # other bytes, then the true end
+                headers = {"ETag": '"' + hashlib.sha256(blob.body).hexdigest()[:16] + '"',
+                           "Content-Range": f"bytes {start}-{len(blob.body) - 1}/{len(blob.body)}"}
+                self._send(path, 206, spliced, blob.content_type, headers)
+                return True
             raise ValueError(f"unknown fault {fault.kind}")
 
     return Handler

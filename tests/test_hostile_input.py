@@ -26,7 +26,7 @@ from ice_tracker.roster.history import build_history
 from ice_tracker.roster.history_files import iter_history_rows
 from tests.archive_checks import assert_archive_valid, manifest_rows
 from tests.conftest import REPO_ROOT, use_fast_network
-from tests.ddp_files import detentions_workbook, stints_parquet, table_workbook
+from tests.ddp_files import big_zip, detentions_workbook, stints_parquet, table_workbook
 from tests.ddp_site import DdpSite
 from tests.ice_site import MOA_PREFIX, Fault, IceSite, Served, synthetic_pdf
 from tests.roster_factory import ICE_MOA, pending_workbook, roster_workbook, simple_rows
@@ -217,6 +217,21 @@ def test_garbage_ddp_files_behind_the_right_magic_are_not_archived(ddp) -> None:
     errors = {f["agency"]: f["error"] for f in failures(data)}
     assert "ZIP" in errors["detentions"] or "CRC" in errors["detentions"]
     assert "parquet" in errors["stints"]
+
+
+def test_a_file_spliced_from_a_lying_range_response_is_not_archived(ddp) -> None:
+    """The first download is cut; the resumed request gets a 206 whose bytes are not the file's.
+    Magic bytes and ZIP directory still look right; the CRC check of every member does not."""
+    site, data, cache = ddp
+    site.add_raw("Arrests", table_workbook("arrests"), "Arrests_FY26_20260311.xlsx")
+    path = site.add_raw("Removals", big_zip(2_000_000), "Removals_20260311_Redacted.zip")
+    site.inject(path, Fault("cut"), Fault("lying_range"))
+    assert run_releases(site, data, cache) == 0
+    held = {r["table"] for m in (data / "releases" / "ddp").glob("*/manifest.csv") for r in read_dict_csv(m)}
+    assert "arrests" in held and "removals" not in held
+    assert any(r[2].startswith("bytes=") for r in site.requests_for(path))  # it really was a resumed range
+    [failure] = [f for f in failures(data) if f["agency"] == "removals"]
+    assert "does not match its CRC" in failure["error"]
 
 
 def test_a_detentions_workbook_that_aborts_the_derivations_is_quarantined(ddp, monkeypatch: pytest.MonkeyPatch) -> None:
