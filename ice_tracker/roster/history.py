@@ -37,7 +37,6 @@ from ice_tracker.roster.ids import IdState, advance, assign_roster
 from ice_tracker.roster.model import HISTORY_COLUMNS, LISTS, QUALITY_COLUMNS, Roster, quality
 from ice_tracker.roster.rows import build_rows
 from ice_tracker.roster.vocab import OVERRIDES_DIR, Vocabulary, load_vocabulary
-from ice_tracker.sandbox import shared
 from ice_tracker.xlsx import WorkbookError
 
 log = logging.getLogger(__name__)
@@ -243,7 +242,6 @@ def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path |
     data_dir = Path(data_dir)
     out_dir = Path(out_dir) if out_dir else data_dir / "data"
     cache_dir = Path(cache_dir) if cache_dir else default_roster_cache_dir()
-    shared("parse").start()  # the parse worker starts up while the archive is listed
     parse_cache, store = ParseCache(cache_dir, Quarantine(data_dir)), BlockStore(cache_dir)
     vocab = load_vocabulary(overrides_dir)
     items, orphans = _discover(data_dir)
