@@ -70,7 +70,8 @@ class Quarantine:
         self.save()
         if not record:
             return entry
-        log_file = failures or FailureLog(self.data_dir / "failures.csv")
+        # resolved: during a derive the data dir is a staging view whose failures.csv is a symlink
+        log_file = failures or FailureLog((self.data_dir / "failures.csv").resolve())
         log_file.record(path, FAILURE_KIND, reason, when, agency=kind)
         if failures is None:
             log_file.save()
