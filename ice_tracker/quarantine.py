@@ -18,7 +18,7 @@ from pathlib import Path
 from ice_tracker.failures import FailureLog
 from ice_tracker.fileio import write_dict_csv
 from ice_tracker.limits import LIMITS, limit
-from ice_tracker.state_files import is_sha256, read_state_csv
+from ice_tracker.state_files import is_sha256, read_state_csv, real_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class Quarantine:
     """The quarantine list of one data dir."""
 
     def __init__(self, data_dir: Path):
-        self.data_dir = Path(data_dir)
+        self.data_dir = real_data_dir(data_dir)  # a state file, never part of a derive's staged outputs
         self.path = self.data_dir / QUARANTINE_FILE
         self.rows: dict[tuple[str, str], Quarantined] = {}
         for row in read_state_csv(self.path, QUARANTINE_COLUMNS, self.data_dir, (is_sha256("sha256"),)):
@@ -70,8 +70,7 @@ class Quarantine:
         self.save()
         if not record:
             return entry
-        # resolved: during a derive the data dir is a staging view whose failures.csv is a symlink
-        log_file = failures or FailureLog((self.data_dir / "failures.csv").resolve())
+        log_file = failures or FailureLog(self.data_dir / "failures.csv")
         log_file.record(path, FAILURE_KIND, reason, when, agency=kind)
         if failures is None:
             log_file.save()

@@ -22,7 +22,8 @@ from ice_tracker.fileio import atomic_write_text
 log = logging.getLogger(__name__)
 
 DERIVED = ("data", "plots", "site", "agreements.csv", "datapackage.json")
-NOT_DERIVED = {"data/last_run.json"}  # the run's own record, written after the derivations
+NOT_DERIVED = {"data/last_run.json",  # the run's own record, written after the derivations
+               "data/quarantine.csv", "data/corrupt_rows.csv"}  # state files, written in place
 NOT_IN_VIEW = {".git", TEMP_DIR_NAME, ".ice_tracker.lock"}
 STAGING = "derive"
 COMPLETE = ".complete"

@@ -40,6 +40,19 @@ def not_empty(field: str) -> Check:
     return lambda row: "" if row.get(field, "").strip() else f"{field} is empty"
 
 
+def real_data_dir(data_dir: Path) -> Path:
+    """`data_dir`, or the data dir a derive staging view (`<data>/.tmp/derive/view`) stands for.
+    State files (failures, quarantine, corrupt rows) are not derived outputs: they are written where
+    they live, and the staging swap leaves them alone (staging.NOT_DERIVED)."""
+    from ice_tracker.archive import TEMP_DIR_NAME  # here: archive reads its manifest through this module
+    from ice_tracker.staging import STAGING
+
+    data_dir = Path(data_dir)
+    if data_dir.name == "view" and data_dir.parent.name == STAGING and data_dir.parent.parent.name == TEMP_DIR_NAME:
+        return data_dir.parents[2]
+    return data_dir
+
+
 def _problem(cells: list[str], header: list[str], checks: tuple[Check, ...]) -> str:
     if cells and CONFLICT_MARKER.match(cells[0]):
         return "merge-conflict marker"
@@ -91,7 +104,7 @@ def _move_rows(path: Path, data_dir: Path, header: list[str], good: list[list[st
                bad: list[tuple[int, str, list[str]]]) -> None:
     found_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     name = path.relative_to(data_dir).as_posix() if path.is_relative_to(data_dir) else path.name
-    corrupt = data_dir / CORRUPT_ROWS_FILE
+    corrupt = real_data_dir(data_dir) / CORRUPT_ROWS_FILE
     existing = read_dict_csv(corrupt)
     known = {(r["file"], r["text"]) for r in existing}
     for number, why, cells in bad:

@@ -158,6 +158,25 @@ def test_quarantined_workbook_in_the_archive_is_skipped_by_the_history(tmp_path:
     assert again["workbooks"] == 1 and again["parsed"] == 1
 
 
+def test_the_daily_derive_quarantines_an_archived_bomb_and_runs_on(tmp_path: Path) -> None:
+    """Through `--only derive` (which works in a staging view): the good roster is derived, the bomb
+    is listed in data/quarantine.csv and failures.csv, and matching and the rest still run."""
+    from tests.matching_helpers import write_tiny_csllea
+
+    bomb = far_cell(pending_workbook(), "XFD1048576")
+    write_archived_workbook(tmp_path, "sheets_20250718_120000", "participatingAgencies07182025pm.xlsx",
+                            roster_workbook(simple_rows()))
+    write_archived_workbook(tmp_path, "sheets_20250718_120000", "pendingAgencies07182025pm.xlsx", bomb)
+    code = run_daily(["--data-dir", str(tmp_path), "--only", "derive", "--cache-dir", str(tmp_path / "cache"),
+                      "--csllea", str(write_tiny_csllea(tmp_path / "csllea.tsv"))])
+    assert code == 0
+    derive = json.loads((tmp_path / "data" / "last_run.json").read_text())["steps"]["derive"]
+    assert derive["history"]["workbooks"] == 1 and "error" not in derive["matching"]
+    assert [q["sha256"] for q in quarantine(tmp_path)] == [sha256_bytes(bomb)]
+    assert [f["kind"] for f in failures(tmp_path)] == ["quarantined"]
+    assert not (tmp_path / "failures.csv").is_symlink()
+
+
 # ----- one over-long cell must not break a derivation ---------------------------------------------------
 def test_agency_name_over_the_csv_field_limit_is_cut_and_reported(tmp_path: Path) -> None:
     long_name = "Alpha County Sheriff " * 7_000  # 147,000 characters (Excel itself stops at 32,767)
