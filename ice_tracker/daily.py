@@ -217,13 +217,13 @@ def _derive_matching(view: Path, ctx: RunContext) -> dict[str, Any]:
 def _derive_moa(view: Path, ctx: RunContext) -> dict[str, Any]:
     from ice_tracker.moa.table import run_moa
 
-    return run_moa(view)
+    return run_moa(view, roster_cache=ctx.cache_dir / "roster")
 
 
 def _derive_publish(view: Path, ctx: RunContext) -> dict[str, Any]:
     from ice_tracker.publish.run import run_publish
 
-    return run_publish(view)
+    return run_publish(view, ctx.cache_dir / "roster")
 
 
 # Derivations in dependency order; each reads only the archive and earlier derivations.

@@ -9,7 +9,8 @@ import pandas as pd
 
 from ice_tracker.fileio import write_csv, write_json
 from ice_tracker.matching.outputs import REVIEW_COLUMNS
-from ice_tracker.roster.history_files import partition
+from ice_tracker.roster.history_files import write_history
+from ice_tracker.roster.intervals import rosters_from_rows
 
 HISTORY = ["snapshot", "file", "roster_date", "roster_date_source", "list", "row_number", "state", "state_raw",
            "agency", "county", "county_raw", "type", "support_type", "support_type_raw", "signed", "signed_raw",
@@ -50,7 +51,7 @@ def _file(date: str, list_name: str) -> str:
 def write_roster_inputs(data_dir: Path) -> None:
     """A small but complete set of step 1–3 outputs: two participating and two pending rosters."""
     data = data_dir / "data"
-    history, counts, current = [], [], []
+    history = []
     latest = {name: max(d for d, n in ROSTERS if n == name) for name in ("participating", "pending")}
     for (date, name), rows in sorted(ROSTERS.items()):
         snap, file = _snapshot(date), _file(date, name)
@@ -60,23 +61,9 @@ def write_roster_inputs(data_dir: Path) -> None:
                    "County", MODELS[model], MODELS[model], "2025-05-01" if moa else "", "", moa, "",
                    f"{state[:2]}-{model}-{len(agency):04d}"]
             history.append(row)
-            if date == latest[name]:
-                current.append(row)
-        for model in ("ALL", *MODELS.values()):
-            for state in ("ALL", *sorted({r[0] for r in rows})):
-                picked = [r for r in rows if (state == "ALL" or r[0] == state) and (model == "ALL" or MODELS[r[3]] == model)]
-                if picked:
-                    counts.append([date, snap, file, name, model, state, len(picked), len(picked),
-                                   len({(r[0], r[1]) for r in picked})])
-    months: dict[str, list] = {}
-    for row in history:  # one file per month of snapshots, as the history step writes it
-        months.setdefault(partition(row[HISTORY.index("snapshot")]), []).append(row)
-    for name, rows_of_month in months.items():
-        write_csv(data / name, HISTORY, rows_of_month)
-    write_csv(data / "roster_current.csv", HISTORY, current)
-    write_csv(data / "roster_counts.csv", ["roster_date", "snapshot", "file", "list", "support_type", "state", "rows",
-                                           "agreements", "agencies"],
-              [[*r[:6], r[6], r[7], r[8]] for r in counts])
+    rosters = rosters_from_rows(dict(zip(HISTORY, row)) for row in history)  # the history step's form: intervals
+    rosters[0].quality.append(["3", "state", "AlABAMA", "ALABAMA", "state_case"])
+    write_history(data, rosters)
     change_cols = ["list", "roster_date", "snapshot", "file", "previous_roster_date", "previous_snapshot",
                    "previous_file", "change", "agreement_id", "state", "agency", "support_type", "field", "old", "new",
                    "similarity", "evidence"]
@@ -88,9 +75,6 @@ def write_roster_inputs(data_dir: Path) -> None:
         [*head, "renamed", "FL-TFM-0023", "FLORIDA", "Miami Police Department", MODELS["TFM"], "agency",
          "Miami Police Dept", "Miami Police Department", "90.0", "signed"],
     ])
-    write_csv(data / "quality.csv", ["snapshot", "file", "row", "column", "raw", "fixed", "rule"],
-              [[_snapshot("2025-05-16"), _file("2025-05-16", "participating"), 3, "state", "AlABAMA", "ALABAMA",
-                "state_case"]])
     agreement_cols = ["date", "snapshot", "list", "state", "county", "agency", "type", "support_type", "signed",
                       "agency_id", "ori", "population_policed", "operating_budget", "zip", "agency_type",
                       "match_score", "match_method", "needs_review"]

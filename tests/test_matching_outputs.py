@@ -14,11 +14,10 @@ from ice_tracker.cli import main
 from ice_tracker.fileio import read_dict_csv, write_dict_csv
 from ice_tracker.matching.outputs import AGREEMENT_COLUMNS, REVIEW_COLUMNS, RosterHistoryMissing
 from ice_tracker.matching.pipeline import run_matching
+from ice_tracker.roster.history_files import write_history
+from ice_tracker.roster.intervals import rosters_from_rows
 
 REPO = Path(__file__).resolve().parents[1]
-HISTORY_COLUMNS = ["snapshot", "file", "roster_date", "roster_date_source", "list", "row_number", "state", "state_raw",
-                   "agency", "county", "county_raw", "type", "support_type", "support_type_raw", "signed", "signed_raw",
-                   "moa_url", "addendum_url", "agreement_id"]
 CSLLEA = [  # AGENCYNAME, AGENCYID, CITY, STATE, ZIP, COUNTY, ORI9, AGENCYSAMPTYPE, OPBUDGET, POPULATION
     ["ORANGE COUNTY SHERIFF'S OFFICE   ", "636929", "ORLANDO", "FL", "32801", "ORANGE", "FL0480000", "1", "300000000.0", "1400000"],
     ["ORLANDO POLICE DEPARTMENT        ", "636931", "ORLANDO", "FL", "32801", "ORANGE", "FL0480400", "3", "160000000", "280000"],
@@ -46,9 +45,7 @@ def workspace(tmp_path):
         history_row("sheets_20250601_000000", "2025-06-01", "pending", 2, "PENNSYLVANIA", "Robinson Township Police Department", "#N/A", "Municipality"),
         history_row("sheets_20250501_000000", "2025-05-01", "participating", 2, "FLORIDA", "Orange County Sheriff’s Office", "Orange County", "County"),
     ]
-    for month in ("2025-05", "2025-06"):  # as the history step writes it: one file per month
-        write_dict_csv(data / "data" / "roster_history" / f"{month}.csv", HISTORY_COLUMNS,
-                       [r for r in rows if r["snapshot"].startswith(f"sheets_{month.replace('-', '')}")])
+    write_history(data / "data", rosters_from_rows(rows))  # as the history step writes it: intervals
     reference = tmp_path / "38771-0001-Data.tsv"
     pd.DataFrame(CSLLEA, columns=["AGENCYNAME", "AGENCYID", "CITY", "STATE", "ZIP", "COUNTY", "ORI9", "AGENCYSAMPTYPE",
                                   "OPBUDGET", "POPULATION"]).to_csv(reference, sep="\t", index=False)
@@ -111,10 +108,10 @@ def test_rerun_is_byte_identical(workspace):
 
 
 def test_missing_history_is_a_clear_error(tmp_path, caplog):
-    with pytest.raises(RosterHistoryMissing, match="roster_history not found"):
+    with pytest.raises(RosterHistoryMissing, match="snapshots.csv not found"):
         run_matching(tmp_path, None, tmp_path / "cache")
     assert main(["match", "--data-dir", str(tmp_path), "--csllea", str(tmp_path / "x.rda")]) == 2
-    assert "roster_history not found" in caplog.text
+    assert "snapshots.csv not found" in caplog.text
     assert not (tmp_path / "agreements.csv").exists()
 
 
@@ -122,4 +119,4 @@ def test_root_script_exits_non_zero_without_history(tmp_path):
     done = subprocess.run([sys.executable, str(REPO / "match_agencies.py"), "--data-dir", str(tmp_path)],
                           capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.returncode != 0
-    assert "roster_history not found" in done.stderr
+    assert "snapshots.csv not found" in done.stderr

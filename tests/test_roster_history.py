@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -13,7 +14,9 @@ import pytest
 from ice_tracker.cli import main
 from ice_tracker.roster.archive import copy_workbooks
 from ice_tracker.roster.history import OUTPUT_FILES, build_history, output_names
-from ice_tracker.roster.history_files import iter_history_rows
+from ice_tracker.fileio import csv_text
+from ice_tracker.roster.history_files import (iter_history_rows, read_counts, read_current, read_snapshots,
+                                              read_versions)
 from ice_tracker.roster.ids import name_key
 from ice_tracker.roster.model import HISTORY_COLUMNS
 from ice_tracker.roster.vocab import load_vocabulary
@@ -41,7 +44,47 @@ def built(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def history(built):
-    return list(iter_history_rows(built[1] / "data"))
+    return list(iter_history_rows(built[1] / "data", built[1] / "cache"))
+
+
+# sha256 of what the per-snapshot files held before the history was kept as intervals, on the 64
+# fixture workbooks: data/roster_history/YYYY-MM.csv concatenated (one header), roster_current.csv
+# and roster_counts.csv's lines sorted (written by the code of commit 3b65789)
+OLD_HISTORY = "0e1c469d797eb12a86a9755349b6569f450e05c1bd88d847bb4f6fd0b70f12e1"
+OLD_CURRENT = "b3d2b92ec5f6d6fd4c42711e6a784588b548334f0b84bcb7e738afc54cb8955e"
+OLD_COUNTS = "0b18d3880073cc95180d5bb6da5afd5d22aa29b9404fc4d3ef7ac377d77a79e2"
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_the_per_snapshot_table_is_what_the_old_files_held(built, tmp_path):
+    """Rebuilt from the interval files alone (a fresh cache), byte for byte the old monthly files,
+    current roster and counts; then read again from the parquet cache, the same."""
+    out = built[1] / "data"
+    for cache in (tmp_path / "fresh", tmp_path / "fresh"):  # rebuild, then the cached parquet
+        frame = read_snapshots(out, cache)
+        assert list(frame.columns) == ISSUE_COLUMNS and len(frame) == 23025
+        assert _sha(csv_text(ISSUE_COLUMNS, frame.itertuples(index=False))) == OLD_HISTORY
+        assert _sha(csv_text(ISSUE_COLUMNS, read_current(out, cache).itertuples(index=False))) == OLD_CURRENT
+        counts = read_counts(out, cache)
+        assert _sha("\n".join(sorted(csv_text(counts.columns, counts.itertuples(index=False)).splitlines()[1:]))) == OLD_COUNTS
+        assert len(list(cache.glob("snapshots-*.parquet"))) == 1
+
+
+def test_an_unchanged_agreement_keeps_one_line(built):
+    """Each of the 64 rosters repeats ~800 rows; the versions file holds each distinct version once."""
+    data = built[1] / "data"
+    versions = read(data / "roster_history" / "versions.csv")
+    assert len(versions) < 23025 / 10
+    snapshots = read(data / "roster_history" / "snapshots.csv")
+    assert [s["snapshot"] for s in snapshots] == sorted(s["snapshot"] for s in snapshots) and len(snapshots) == 64
+    in_force = {(v["list"], v["agreement_id"], v["occurrence"]) for v in versions if not v["valid_to"]}
+    assert set(zip(*(read_versions(data, in_force=True)[c] for c in ("list", "agreement_id", "occurrence")))) == in_force
+    newest = read_current(data, built[1] / "cache")
+    assert len(in_force) == 832 + 26 == len(newest)
+    assert {(r["list"], r["agreement_id"]) for r in newest.to_dict("records")} == {k[:2] for k in in_force}
 
 
 def test_outputs_exist_with_the_issue_columns(built):
@@ -49,12 +92,11 @@ def test_outputs_exist_with_the_issue_columns(built):
     assert list(HISTORY_COLUMNS) == ISSUE_COLUMNS
     for name in OUTPUT_FILES:
         assert (work / "data" / name).is_file(), name
-    months = ["roster_history/2025-05.csv", "roster_history/2025-06.csv", "roster_history/2025-07.csv"]
-    assert output_names(work / "data") == list(OUTPUT_FILES) + months
-    assert summary["files_changed"] == months + list(OUTPUT_FILES)
-    for name in (*months, "roster_current.csv"):
-        with open(work / "data" / name, encoding="utf-8") as handle:
-            assert handle.readline().strip() == ",".join(ISSUE_COLUMNS)
+    assert output_names(work / "data") == list(OUTPUT_FILES)
+    assert summary["files_changed"] == list(OUTPUT_FILES)
+    with open(work / "data" / "roster_history" / "versions.csv", encoding="utf-8") as handle:
+        header = handle.readline().strip().split(",")
+    assert [c for c in ISSUE_COLUMNS if c in header] == ISSUE_COLUMNS[4:5] + ISSUE_COLUMNS[6:]
     assert summary["workbooks"] == 64 and summary["snapshots"] == 38 and summary["parsed"] == 64
 
 
@@ -90,7 +132,8 @@ def test_messy_values_are_fixed_and_listed(built, history):
     assert {r["support_type"] for r in history} == {"Jail Enforcement Model", "Task Force Model", "Warrant Service Officer"}
     assert all(r["signed"] or not r["signed_raw"] for r in history)
     assert not any("safelinks" in r["moa_url"] + r["addendum_url"] for r in history)
-    assert sum(1 for r in history if r["county_raw"] == "#N/A") == sum(1 for q in quality if q["raw"] == "#N/A")
+    keys = {(r["list"], r["agreement_id"]) for r in history if r["county_raw"] == "#N/A"}
+    assert keys == {(q["list"], q["agreement_id"]) for q in quality if q["raw"] == "#N/A"}
 
 
 def test_rename_only_day_has_no_adds_or_removes(built):
@@ -122,12 +165,12 @@ def test_ids_are_stable_across_all_64(history):
 
 def test_current_counts_and_changes_agree(built, history):
     data = built[1] / "data"
-    current = read(data / "roster_current.csv")
+    current = read_current(data, built[1] / "cache").to_dict("records")
     assert Counter((r["list"], r["file"]) for r in current) == {
         ("participating", "participatingAgencies07182025pm.xlsx"): 832,
         ("pending", "pendingAgencies07182025pm.xlsx"): 26,
     }
-    counts = {(c["snapshot"], c["list"], c["support_type"], c["state"]): c for c in read(data / "roster_counts.csv")}
+    counts = {(c["snapshot"], c["list"], c["support_type"], c["state"]): c for c in read_counts(data, built[1] / "cache").to_dict("records")}
     total = counts[("sheets_20250719_151637", "participating", "ALL", "ALL")]
     assert int(total["rows"]) == 832
     assert int(total["agreements"]) == len({r["agreement_id"] for r in current if r["list"] == "participating"})
@@ -244,11 +287,14 @@ def test_empty_archive_writes_empty_outputs(tmp_path):
     assert output_names(tmp_path / "out") == list(OUTPUT_FILES)
 
 
-def test_the_single_file_of_older_versions_and_vanished_months_are_removed(tmp_path):
+def test_the_per_snapshot_files_of_older_versions_are_removed(tmp_path):
+    """The monthly files, the single file before them and roster_counts.csv grew with every snapshot;
+    the history is derived from the archive, so migrating removes them."""
     out = tmp_path / "out"
     (out / "roster_history").mkdir(parents=True)
-    (out / "roster_history.csv").write_text("snapshot\nold\n", encoding="utf-8")
-    (out / "roster_history" / "2024-01.csv").write_text("snapshot\nold\n", encoding="utf-8")
+    old = ["roster_history.csv", "roster_history/2024-01.csv", "roster_counts.csv"]
+    for name in old:
+        (out / name).write_text("snapshot\nold\n", encoding="utf-8")
     summary = build_history(tmp_path, out, tmp_path / "cache")
-    assert not (out / "roster_history.csv").exists() and not (out / "roster_history" / "2024-01.csv").exists()
-    assert {"roster_history/2024-01.csv", "roster_history.csv"} <= set(summary["files_changed"])
+    assert not any((out / name).exists() for name in old)
+    assert set(old) <= set(summary["files_changed"])

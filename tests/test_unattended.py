@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ice_tracker.fileio import read_dict_csv
+from ice_tracker.roster.history_files import read_versions
 from ice_tracker.roster.history_files import iter_history_rows
 from tests.archive_checks import assert_archive_valid, manifest_rows
 from tests.conftest import REPO_ROOT
@@ -275,8 +275,8 @@ def test_a_kill_during_derive_leaves_the_previous_complete_set(site: IceSite, tm
     assert daily(tmp_path, data, site, "--only", "derive", "--csllea", str(csllea))[0] == 0
     complete = outputs(data)
     assert complete != previous and not (data / ".tmp").exists()
-    assert {r["agency"] for r in read_dict_csv(data / "data" / "roster_current.csv")} >= {r["LAW ENFORCEMENT AGENCY"]
-                                                                                           for r in rows}
+    in_force = read_versions(data / "data", in_force=True)  # the agreements on the newest rosters
+    assert set(in_force["agency"]) >= {r["LAW ENFORCEMENT AGENCY"] for r in rows}
 
 
 def test_derivations_use_the_cache_dir_they_are_given(site: IceSite, tmp_path: Path) -> None:

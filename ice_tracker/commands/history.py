@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ice_tracker.config import default_data_dir
 
-HELP = "rebuild data/roster_history/ (one CSV per month), roster_current, changes, roster_counts and quality from sheets/"
+HELP = "rebuild data/roster_history/ (snapshots, versions, positions: validity intervals), changes and quality from sheets/"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

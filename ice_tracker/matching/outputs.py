@@ -17,7 +17,7 @@ import pandas as pd
 from ice_tracker.fileio import write_dict_csv
 from ice_tracker.matching.aliases import Override
 from ice_tracker.matching.matcher import Match, Query, canonical_state
-from ice_tracker.roster.history_files import HISTORY_DIR, history_files, iter_history_rows
+from ice_tracker.roster.history_files import SNAPSHOTS, history_present, read_snapshots
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +62,15 @@ class MatchRun:
         return sum(m.agency_id is not None for m in self.matches)
 
 
-def read_roster_history(data_dir: Path) -> list[dict[str, str]]:
+def read_roster_history(data_dir: Path, cache_dir: Path | None = None) -> list[dict[str, str]]:
+    """Every row of every roster snapshot (history_files.read_snapshots; its parquet cache in `cache_dir`)."""
     out_dir = Path(data_dir) / "data"
-    if not history_files(out_dir):
+    if not history_present(out_dir):
         raise RosterHistoryMissing(
-            f"{out_dir / HISTORY_DIR} not found: build the roster history first (`python -m ice_tracker history`)"
+            f"{out_dir / SNAPSHOTS} not found: build the roster history first "
+            "(`python -m ice_tracker history`)"
         )
-    return list(iter_history_rows(out_dir))
+    return read_snapshots(out_dir, cache_dir).to_dict("records")
 
 
 def _most_common(values: Iterable[str], ignore: set[str] = frozenset()) -> str:

@@ -18,11 +18,11 @@ def run_matching(data_dir: Path, csllea: str | None = None, cache_dir: Path | No
                  overrides_dir: Path | None = None) -> MatchRun:
     """Match every distinct roster agency and write agreements.csv, data/agency_matches.csv, data/match_review.csv.
 
-    Raises `RosterHistoryMissing` when `data_dir/data/roster_history/` is absent and `CslleaError`
+    Raises `RosterHistoryMissing` when `data_dir/data/roster_history/snapshots.csv` is absent and `CslleaError`
     when the reference cannot be found or verified; nothing is written in either case.
     """
     data_dir = Path(data_dir)
-    rows = read_roster_history(data_dir)
+    rows = read_roster_history(data_dir, Path(cache_dir) / "roster" if cache_dir else None)
     reference_path = resolve_reference(csllea, data_dir, Path(cache_dir or default_cache_dir()))
     frame = load_csllea(reference_path)
     overrides_dir = Path(overrides_dir or OVERRIDES_DIR)

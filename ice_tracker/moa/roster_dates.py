@@ -25,14 +25,15 @@ def pdf_key(url_or_path: str) -> str:
     return unquote(PurePosixPath(urlsplit(url_or_path).path).name).strip().lower()
 
 
-def roster_signed_dates(history_dir: Path) -> dict[str, list[str]]:
+def roster_signed_dates(history_dir: Path, cache_dir: Path | None = None) -> dict[str, list[str]]:
     """PDF key → the SIGNED dates on the newest roster snapshot that links that PDF as its MOA.
 
     Newest, because ICE corrects SIGNED values over time. Several dates mean several agreements
-    share one PDF; the caller then fills nothing. `history_dir` holds the roster history (`data/`).
+    share one PDF; the caller then fills nothing. `history_dir` holds the roster history (`data/`),
+    `cache_dir` the cached per-snapshot table (history_files.read_snapshots).
     """
     newest: dict[str, tuple[str, set[str]]] = {}
-    for row in iter_history_rows(history_dir):
+    for row in iter_history_rows(history_dir, cache_dir):
         url, signed = row.get("moa_url", ""), row.get("signed", "")
         if not url or not signed or row.get("list") != "participating":
             continue

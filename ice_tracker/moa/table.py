@@ -286,12 +286,14 @@ def run_moa(
     dpi: int | None = None,
     handwriting: bool = True,
     overrides_dir: Path | None = None,
+    roster_cache: Path | None = None,
 ) -> dict[str, Any]:
     """Bring the MOA text and metadata up to date with the archive; returns a run summary.
 
     `out_dir` (default: `data_dir`) receives `data/moa_metadata.csv`, `data/moa_review.csv` (what
     is still missing) and `data/moa_text/`. Values read by a person come from
-    `<overrides_dir>/moa_fields.csv` (default: the repository's `overrides/`).
+    `<overrides_dir>/moa_fields.csv` (default: the repository's `overrides/`). `roster_cache`: where the
+    roster history's per-snapshot table is cached (default: the cache dir's `roster/`).
     `tesseract` names the binary (default: $ICE_TRACKER_TESSERACT, then PATH); `handwriting=False`
     skips reading hand-written dates (rows then say `handwriting = unavailable` and are retried).
     """
@@ -300,7 +302,7 @@ def run_moa(
     ocr = find_tesseract(tesseract, dpi or DEFAULT_DPI)
     reader = find_date_reader() if handwriting else None
     archive = scan_archive(data_dir)
-    roster = roster_signed_dates(out_dir / "data")
+    roster = roster_signed_dates(out_dir / "data", roster_cache)
     previous = {row["sha256"]: row for row in read_dict_csv(out_dir / METADATA) if row.get("sha256")}
     overrides, override_problems = load_field_overrides((overrides_dir or OVERRIDES_DIR) / OVERRIDES_FILE)
     rows: list[dict[str, Any]] = []

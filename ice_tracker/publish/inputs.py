@@ -15,11 +15,11 @@ from typing import Any
 import pandas as pd
 
 from ice_tracker.fileio import restore_cell
+from ice_tracker.roster.history_files import history_present, read_counts, read_current
+from ice_tracker.roster.intervals import HistoryCorrupt
 
 log = logging.getLogger(__name__)
 
-ROSTER_COUNTS = "data/roster_counts.csv"
-ROSTER_CURRENT = "data/roster_current.csv"
 CHANGES = "data/changes.csv"
 AGREEMENTS = "agreements.csv"
 MATCHES = "data/agency_matches.csv"
@@ -84,11 +84,6 @@ class Inputs:
 
 
 SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "roster_counts": (ROSTER_COUNTS, ("roster_date", "snapshot", "file", "list", "support_type", "state",
-                                      "agreements", "agencies")),
-    "roster_current": (ROSTER_CURRENT, ("snapshot", "roster_date", "list", "state", "agency", "county",
-                                        "type", "support_type", "signed", "moa_url", "addendum_url",
-                                        "agreement_id")),
     "changes": (CHANGES, ("list", "roster_date", "change", "agreement_id", "state", "agency", "support_type",
                           "field", "old", "new")),
     "agreements": (AGREEMENTS, ("snapshot", "state", "agency", "agency_id", "ori", "population_policed",
@@ -103,10 +98,11 @@ SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def load_inputs(data_dir: Path) -> tuple[Inputs, list[str]]:
+def load_inputs(data_dir: Path, roster_cache: Path | None = None) -> tuple[Inputs, list[str]]:
     """Every input that exists; unusable ones are logged, returned as errors and treated as absent."""
     inputs = Inputs(Path(data_dir))
     errors: list[str] = []
+    _load_roster(inputs, errors, roster_cache)
     for name, (rel, required) in SPECS.items():
         try:
             setattr(inputs, name, read_table(data_dir, rel, required))
@@ -120,6 +116,20 @@ def load_inputs(data_dir: Path) -> tuple[Inputs, list[str]]:
         log.error("%s", exc)
         errors.append(str(exc))
     return inputs, errors
+
+
+def _load_roster(inputs: Inputs, errors: list[str], cache_dir: Path | None) -> None:
+    """The newest rosters and the per-roster counts, rebuilt from the roster history (history_files)."""
+    out_dir = inputs.data_dir / "data"
+    if not history_present(out_dir):
+        return
+    try:
+        inputs.roster_current = read_current(out_dir, cache_dir)
+        inputs.roster_counts = read_counts(out_dir, cache_dir)
+    except (HistoryCorrupt, ValueError, OSError, KeyError) as exc:
+        message = f"data/roster_history: unusable: {exc}"
+        log.error("%s", message)
+        errors.append(message)
 
 
 def with_ddp_release_files(data_dir: Path, manifest: pd.DataFrame | None) -> pd.DataFrame | None:

@@ -31,10 +31,11 @@ FEED = "data/changes.atom"
 DATAPACKAGE = "datapackage.json"
 
 
-def run_publish(data_dir: Path) -> dict[str, Any]:
-    """Publish everything; returns {files_changed, plots, site_files, problems, errors, headline}."""
+def run_publish(data_dir: Path, roster_cache: Path | None = None) -> dict[str, Any]:
+    """Publish everything; returns {files_changed, plots, site_files, problems, errors, headline}.
+    `roster_cache`: where the roster history's per-snapshot table is cached (history_files)."""
     data_dir = Path(data_dir)
-    inputs, errors = load_inputs(data_dir)
+    inputs, errors = load_inputs(data_dir, roster_cache)
     changed: list[str] = []
     roster = S.roster_series(inputs.roster_counts)
     summary = S.state_summary(roster)

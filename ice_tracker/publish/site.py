@@ -216,7 +216,7 @@ under-counts and are marked as provisional. Fiscal years run October to Septembe
 <div class="table-wrap"><table id="agreements-table"><caption class="small">Newest participating and pending rosters, with links to
 the archived agreement PDFs and the agency's CSLLEA 2018 record. Click a column heading to sort.</caption>
 <thead><tr></tr></thead><tbody></tbody></table></div>
-<noscript><p>The table needs JavaScript; the same rows are in <a href="../data/roster_current.csv">roster_current.csv</a>.</p></noscript>"""),
+<noscript><p>The table needs JavaScript; the same agreements are the lines without <code>valid_to</code> in <a href="../data/roster_history/versions.csv">roster_history/versions.csv</a>.</p></noscript>"""),
 }
 
 

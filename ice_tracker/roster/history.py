@@ -1,8 +1,8 @@
 """Build the roster history outputs from every archived workbook (the step the daily job calls).
 
 Reads `<data_dir>/sheets/*/*.xlsx` and writes, under `<out_dir>` (default `<data_dir>/data`):
-roster_history/YYYY-MM.csv (one file per month of snapshots, see history_files.py),
-roster_current.csv, changes.csv, roster_counts.csv and quality.csv.
+roster_history/{snapshots,versions,positions}.csv and quality.csv (the history as validity
+intervals, see history_files.py and intervals.py) and changes.csv.
 
 Incremental by construction. Rosters are processed in publication order; each roster's share of
 every output (a "block") is cached under a key chained from all earlier rosters, the workbook
@@ -15,7 +15,9 @@ read is listed in quality.csv and skipped; it never stops the run and is never t
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import logging
 from collections import Counter
@@ -23,16 +25,15 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
 
-from ice_tracker.config import default_cache_dir
-from ice_tracker.fileio import atomic_write_text, csv_lines, csv_text
+from ice_tracker.fileio import atomic_write_text, csv_lines, csv_text, restore_cell
 from ice_tracker.limits import limit
 from ice_tracker.quarantine import Quarantine
 from ice_tracker.roster.archive import ArchivedWorkbook, find_workbooks
 from ice_tracker.roster.cache import ParseCache, ParsedWorkbook, code_fingerprint, write_cache_file
 from ice_tracker.roster.changes import CHANGE_COLUMNS, PENDING_CHECK, diff_roster, settle_moves
-from ice_tracker.roster.counts import COUNT_COLUMNS, roster_counts
 from ice_tracker.roster.filenames import roster_date
-from ice_tracker.roster.history_files import HISTORY_DIR, LEGACY_FILE, partition
+from ice_tracker.roster.history_files import TABLES, default_roster_cache_dir, write_tables
+from ice_tracker.roster.intervals import Encoder, RosterRows, roster_ids
 from ice_tracker.roster.ids import IdState, advance, assign_roster
 from ice_tracker.roster.model import HISTORY_COLUMNS, LISTS, QUALITY_COLUMNS, Roster, quality
 from ice_tracker.roster.rows import build_rows
@@ -40,7 +41,7 @@ from ice_tracker.roster.vocab import OVERRIDES_DIR, Vocabulary, load_vocabulary
 from ice_tracker.xlsx import WorkbookError
 
 log = logging.getLogger(__name__)
-OUTPUT_FILES = ("roster_current.csv", "changes.csv", "roster_counts.csv", "quality.csv")  # + the monthly history
+OUTPUT_FILES = (*TABLES, "changes.csv")
 DERIVING_MODULES = tuple(f"ice_tracker.roster.{name}" for name in (
     "archive", "cache", "changes", "counts", "filenames", "history", "ids", "model", "normalise", "rows", "vocab",
 )) + ("ice_tracker.urls", "ice_tracker.xlsx", "ice_tracker.xlsx_guard", "ice_tracker.limits",
@@ -48,13 +49,8 @@ DERIVING_MODULES = tuple(f"ice_tracker.roster.{name}" for name in (
 
 
 def output_names(out_dir: Path) -> list[str]:
-    """Every output file present under `out_dir` (relative names): the fixed ones, then the months."""
-    months = [f"{HISTORY_DIR}/{p.name}" for p in sorted((Path(out_dir) / HISTORY_DIR).glob("*.csv"))]
-    return [name for name in OUTPUT_FILES if (Path(out_dir) / name).is_file()] + months
-
-
-def default_roster_cache_dir() -> Path:
-    return default_cache_dir() / "roster"
+    """Every output file present under `out_dir` (relative names)."""
+    return [name for name in OUTPUT_FILES if (Path(out_dir) / name).is_file()]
 
 
 def _rows_text(rows) -> str:
@@ -96,8 +92,10 @@ class Block:
     history: str
     quality: str
     quality_count: int
-    counts: str
+    roster_date: str = ""
+    roster_date_source: str = ""
     changes: list[dict] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)  # of the texts, while they are still on disk
 
 
 @dataclass
@@ -124,33 +122,65 @@ class BlockStore:
     def __init__(self, cache_dir: Path | None):
         self.dir = cache_dir / "blocks" if cache_dir else None
         self.state_file = cache_dir / "state.json" if cache_dir else None
+        self.encoder_file = cache_dir / "intervals.json" if cache_dir else None
 
-    TEXTS = ("history", "quality", "counts")  # big CSV texts go to a plain file beside the JSON
+    def encoder(self, keys: list[str], ids: list[str]) -> tuple[Encoder, int]:
+        """The interval encoder saved after the longest prefix of these rosters, and its length."""
+        try:
+            data = json.loads(self.encoder_file.read_text(encoding="utf-8")) if self.encoder_file else None
+            if data and data["keys"] == keys[:len(data["keys"])] and data["ids"] == ids[:len(data["keys"])]:
+                return Encoder.from_json(data["state"]), len(data["keys"])
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring unreadable interval state %s: %s", self.encoder_file, exc)
+        return Encoder(), 0
+
+    def put_encoder(self, keys: list[str], ids: list[str], encoder: Encoder) -> None:
+        if self.encoder_file:
+            self._write(self.encoder_file, {"keys": keys, "ids": ids, "state": encoder.to_json()})
+
+    TEXTS = ("history", "quality")  # big CSV texts go to a plain file beside the JSON
 
     def get(self, key: str) -> Block | None:
+        """A block without its texts (read by `load_texts` when needed: a daily run needs only the new ones)."""
         if not self.dir:
             return None
         meta, texts = self.dir / f"{key}.json", self.dir / f"{key}.csv"
         try:
             data = json.loads(meta.read_text(encoding="utf-8"))
-            with open(texts, encoding="utf-8", newline="") as handle:  # keep any \r inside a cell
-                text = handle.read()
-            start = 0
-            for name, length in zip(self.TEXTS, data.pop("lengths")):
-                data[name] = text[start:start + length]
-                start += length
-            if start != len(text):
-                raise ValueError("block text does not match its lengths")
-            return Block(**data)
+            if not texts.is_file():
+                return None
+            return Block(**{**data, "history": "", "quality": ""})
         except FileNotFoundError:
             return None
         except (OSError, ValueError, TypeError, KeyError) as exc:
             log.warning("ignoring unreadable block %s: %s", meta, exc)
             return None
 
+    def load_texts(self, block: Block) -> Block:
+        """Fill in a block's texts; a damaged block is removed (the next run rebuilds it) and reported."""
+        if not block.lengths:
+            return block
+        path = self.dir / f"{block.key}.csv"
+        try:
+            with open(path, encoding="utf-8", newline="") as handle:  # keep any \r inside a cell
+                text = handle.read()
+            if sum(block.lengths) != len(text):
+                raise ValueError(f"block text {path} does not match its lengths")
+        except (OSError, ValueError):
+            (self.dir / f"{block.key}.json").unlink(missing_ok=True)
+            raise
+        start = 0
+        for name, length in zip(self.TEXTS, block.lengths):
+            setattr(block, name, text[start:start + length])
+            start += length
+        block.lengths = []
+        return block
+
     def put(self, block: Block) -> None:
         if self.dir:
-            data = {k: v for k, v in block.__dict__.items() if k not in self.TEXTS}
+            data = {k: v for k, v in block.__dict__.items() if k not in (*self.TEXTS, "lengths")}
             data["lengths"] = [len(getattr(block, name)) for name in self.TEXTS]
             self._write_text(self.dir / f"{block.key}.csv", "".join(getattr(block, n) for n in self.TEXTS))
             self._write(self.dir / f"{block.key}.json", data)  # written last: a block exists once its JSON does
@@ -232,7 +262,8 @@ def _process(item: Pending, parsed: ParsedWorkbook, state: IdState, vocab: Vocab
         key=item.key, snapshot=roster.snapshot, file=roster.file, list=roster.list, rows=len(roster.rows),
         ids=sorted(seen), history=_history_text(roster),
         quality=_rows_text([q[c] for c in QUALITY_COLUMNS] for q in issues), quality_count=len(issues),
-        counts=_rows_text(roster_counts([roster])), changes=changes,
+        roster_date=roster.roster_date.isoformat() if roster.roster_date else "",
+        roster_date_source=roster.roster_date_source, changes=changes,
     )
 
 
@@ -283,7 +314,7 @@ def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path |
             processed += 1
         store.put_state(readable[-1][1].key, state)
 
-    written = _write_outputs(out_dir, blocks, orphans)
+    written = _write_outputs(out_dir, blocks, orphans, store)
     changes = _settled_changes(blocks)
     summary = {
         "snapshots": len({b.snapshot for b in blocks}),
@@ -310,38 +341,32 @@ def _settled_changes(blocks: list[Block]) -> list[list[dict]]:
     return out
 
 
-def _write_outputs(out_dir: Path, blocks: list[Block], orphans: list[dict]) -> list[str]:
-    """Write every output; returns the names (relative to `out_dir`) written anew or removed."""
+def _rows_of(text: str) -> list[list[str]]:
+    """A block text's rows, as the values written (csv_lines neutralises formula-like cells)."""
+    return [[restore_cell(value) for value in row] for row in csv.reader(io.StringIO(text, newline=""))]
 
-    def header(columns) -> str:
-        return csv_text(columns, [])
 
-    by_name = sorted(blocks, key=lambda b: (b.snapshot, b.list, b.file))
-    newest = {b.list: b for b in blocks}
-    quality_parts = [((b.snapshot, b.file), b.quality) for b in blocks]
-    orphans.sort(key=lambda q: (q["snapshot"], q["file"], q["row"], q["column"], q["rule"], str(q["raw"])))
-    quality_parts += [((q["snapshot"], q["file"]), _rows_text([[q[c] for c in QUALITY_COLUMNS]])) for q in orphans]
-    quality_parts.sort(key=lambda part: part[0])
-    changes = [r for records in _settled_changes(blocks) for r in records]
-    months: dict[str, list[str]] = {}
-    for block in by_name:
-        months.setdefault(partition(block.snapshot), []).append(block.history)
-    texts = {name: header(HISTORY_COLUMNS) + "".join(parts) for name, parts in sorted(months.items())}
-    texts |= {
-        "roster_current.csv": header(HISTORY_COLUMNS) + "".join(newest[n].history for n in LISTS if n in newest),
-        "changes.csv": header(CHANGE_COLUMNS) + _rows_text([r[c] for c in CHANGE_COLUMNS] for r in changes),
-        "roster_counts.csv": header(COUNT_COLUMNS) + "".join(b.counts for b in blocks),
-        "quality.csv": header(QUALITY_COLUMNS) + "".join(text for _, text in quality_parts),
-    }
+def _write_outputs(out_dir: Path, blocks: list[Block], orphans: list[dict], store: BlockStore) -> list[str]:
+    """Write every output; returns the names (relative to `out_dir`) written anew or removed. The
+    interval encoder resumes from its state after the rosters it has already seen."""
+    start = HISTORY_COLUMNS.index("row_number")
+    keys = [b.key for b in blocks]
+    ids = roster_ids((b.snapshot, b.file, b.roster_date, b.roster_date_source, b.list) for b in blocks)
+    encoder, done = store.encoder(keys, ids)
+    for block, rid in zip(blocks[done:], ids[done:]):
+        store.load_texts(block)
+        quality_rows = [q[2:] for q in _rows_of(block.quality)]
+        encoder.add(RosterRows(block.snapshot, block.file, block.roster_date, block.roster_date_source, block.list,
+                               [row[start:] for row in _rows_of(block.history)], quality_rows), rid)
+    if done < len(blocks):
+        store.put_encoder(keys, ids, encoder)
+    orphan_rows = [[str(q[c]) for c in QUALITY_COLUMNS] for q in orphans]
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = [name for name, text in texts.items() if atomic_write_text(out_dir / name, text)]
-    # months no longer in the archive, and the single file of older versions, are derived: remove
-    stale = [p for p in sorted((out_dir / HISTORY_DIR).glob("*.csv")) if f"{HISTORY_DIR}/{p.name}" not in texts]
-    stale += [out_dir / LEGACY_FILE] if (out_dir / LEGACY_FILE).is_file() else []
-    for path in stale:
-        log.info("removing %s (no longer part of the roster history)", path)
-        path.unlink()
-        written.append(path.relative_to(out_dir).as_posix())
+    written = write_tables(out_dir, encoder.tables(orphan_rows))
+    changes = [r for records in _settled_changes(blocks) for r in records]
+    text = csv_text(CHANGE_COLUMNS, []) + _rows_text([r[c] for c in CHANGE_COLUMNS] for r in changes)
+    if atomic_write_text(out_dir / "changes.csv", text):
+        written.append("changes.csv")
     return written
 
 
