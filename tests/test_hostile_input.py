@@ -300,9 +300,10 @@ def test_formula_agency_is_neutralised_in_the_roster_history(tmp_path: Path) -> 
     evil = replace_text(roster_workbook(simple_rows()), "Alpha County Sheriff's Office", '=HYPERLINK("http://evil","A")')
     write_archived_workbook(tmp_path, "sheets_20250718_120000", "participatingAgencies07182025pm.xlsx", evil)
     build_history(tmp_path, cache_dir=tmp_path / "cache")
-    raw = (tmp_path / "data" / "roster_current.csv").read_text()
+    raw = (tmp_path / "data" / "roster_history" / "versions.csv").read_text()
     assert "'=HYPERLINK" in raw and ",=HYPERLINK" not in raw
-    assert any(r["agency"].startswith("=HYPERLINK") for r in iter_history_rows(tmp_path / "data"))
+    rows = iter_history_rows(tmp_path / "data", tmp_path / "cache")
+    assert any(r["agency"].startswith("=HYPERLINK") for r in rows)  # read back as published
 
 
 def test_javascript_links_are_not_clickable_and_the_feed_stays_xml() -> None:
