@@ -2,7 +2,10 @@
 
 Reads `<data_dir>/sheets/*/*.xlsx` and writes, under `<out_dir>` (default `<data_dir>/data`):
 roster_history/YYYY-MM.csv (one file per month of snapshots, see history_files.py),
-roster_current.csv, changes.csv, roster_counts.csv and quality.csv.
+roster_current.csv, changes.csv, editorial_changes.csv, roster_counts.csv, roster_checks.csv and
+quality.csv. Every roster is kept in the history; one that fails the publication check (checks.py)
+is marked suspect in roster_checks.csv and quality.csv and left out of the current roster, the
+counts and the changes.
 
 Incremental by construction. Rosters are processed in publication order; each roster's share of
 every output (a "block") is cached under a key chained from all earlier rosters, the workbook
@@ -29,7 +32,9 @@ from ice_tracker.limits import limit
 from ice_tracker.quarantine import Quarantine
 from ice_tracker.roster.archive import ArchivedWorkbook, find_workbooks
 from ice_tracker.roster.cache import ParseCache, ParsedWorkbook, code_fingerprint, write_cache_file
-from ice_tracker.roster.changes import CHANGE_COLUMNS, PENDING_CHECK, diff_roster, settle_moves
+from ice_tracker.roster.changes import (CHANGE_COLUMNS, PENDING_CHECK, diff_roster, group_editorial, hold_removals,
+                                        settle_moves)
+from ice_tracker.roster.checks import CHECK_COLUMNS, CheckRules, Profile, check_roster, load_check_rules
 from ice_tracker.roster.counts import COUNT_COLUMNS, roster_counts
 from ice_tracker.roster.filenames import roster_date
 from ice_tracker.roster.history_files import HISTORY_DIR, LEGACY_FILE, partition
@@ -40,9 +45,11 @@ from ice_tracker.roster.vocab import OVERRIDES_DIR, Vocabulary, load_vocabulary
 from ice_tracker.xlsx import WorkbookError
 
 log = logging.getLogger(__name__)
-OUTPUT_FILES = ("roster_current.csv", "changes.csv", "roster_counts.csv", "quality.csv")  # + the monthly history
+OUTPUT_FILES = ("roster_current.csv", "changes.csv", "editorial_changes.csv", "roster_counts.csv", "roster_checks.csv",
+                "quality.csv")  # + the monthly history
 DERIVING_MODULES = tuple(f"ice_tracker.roster.{name}" for name in (
-    "archive", "cache", "changes", "counts", "filenames", "history", "ids", "model", "normalise", "rows", "vocab",
+    "archive", "cache", "changes", "checks", "counts", "filenames", "history", "ids", "model", "normalise", "rows",
+    "vocab",
 )) + ("ice_tracker.urls", "ice_tracker.xlsx", "ice_tracker.xlsx_guard", "ice_tracker.limits",
       "ice_tracker.sources.ice287g.workbook")
 
@@ -98,6 +105,12 @@ class Block:
     quality_count: int
     counts: str
     changes: list[dict] = field(default_factory=list)
+    check: dict = field(default_factory=dict)  # the roster_checks.csv row
+    editorial: list[dict] = field(default_factory=list)  # per-agreement detail of an editorial change
+
+    @property
+    def good(self) -> bool:
+        return self.check.get("verdict", "good") == "good"
 
 
 @dataclass
@@ -110,8 +123,8 @@ class Pending:
     key: str = ""
 
 
-def _chain(previous: str, roster: Roster, vocab: Vocabulary) -> str:
-    identity = [code_fingerprint(*DERIVING_MODULES), vocab.fingerprint, previous, roster.snapshot, roster.file, roster.list,
+def _chain(previous: str, roster: Roster, vocab: Vocabulary, rules: CheckRules) -> str:
+    identity = [code_fingerprint(*DERIVING_MODULES), vocab.fingerprint, rules.fingerprint, previous, roster.snapshot, roster.file, roster.list,
                 roster.sha256, roster.fetched.isoformat() if roster.fetched else "",
                 roster.roster_date.isoformat() if roster.roster_date else "", roster.roster_date_source,
                 roster.part_of_day]
@@ -206,8 +219,9 @@ def _discover(data_dir: Path) -> tuple[list[Pending], list[dict]]:
     return found, orphans
 
 
-def _process(item: Pending, parsed: ParsedWorkbook, state: IdState, vocab: Vocabulary) -> Block:
-    """Normalise one roster, give its rows ids, compare it with its list's previous roster."""
+def _process(item: Pending, parsed: ParsedWorkbook, state: IdState, vocab: Vocabulary, rules: CheckRules) -> Block:
+    """Normalise one roster, give its rows ids, check it against its list's last good roster and,
+    when it passes, compare it with that roster."""
     roster = item.roster
     issues = list(item.issues)
     for header in parsed.unknown_headers:
@@ -219,8 +233,22 @@ def _process(item: Pending, parsed: ParsedWorkbook, state: IdState, vocab: Vocab
     old_rows = dict(state.last.get(roster.list, {}))
     previous = state.last_roster.get(roster.list)
     matches = assign_roster(roster, state, vocab)
-    changes = diff_roster(roster, matches, state, vocab, old_rows, previous) if previous else []
-    advance(roster, state)
+    renamed = sum(m.evidence not in ("moved", "possible") for m in matches.values())
+    moved = set(state.last.get("participating", {})) if roster.list == "pending" else set()
+    verdict = check_roster(Profile.of(roster, parsed.columns), roster.list, renamed, state.good.get(roster.list), rules,
+                           moved)
+    changes: list[dict] = []
+    editorial: list[dict] = []
+    if verdict.good:
+        changes = diff_roster(roster, matches, state, vocab, old_rows, previous) if previous else []
+        advance(roster, state)
+        changes = hold_removals(changes, roster, state, old_rows)
+        changes, editorial = group_editorial(changes, int(rules.limit("editorial_min_agreements")))
+        state.good[roster.list] = Profile.of(roster, parsed.columns).to_json()
+    else:  # kept in the history, believed by nothing: the list's state stays at its last good roster
+        state.last[roster.list] = old_rows
+        issues.append(quality(roster, 0, "roster", verdict.decided_by, "suspect",
+                              f"roster_suspect: {'; '.join(verdict.reasons) or verdict.record['note']}"))
     seen: set[str] = set()
     for row in roster.rows:
         if row.agreement_id in seen:
@@ -232,7 +260,7 @@ def _process(item: Pending, parsed: ParsedWorkbook, state: IdState, vocab: Vocab
         key=item.key, snapshot=roster.snapshot, file=roster.file, list=roster.list, rows=len(roster.rows),
         ids=sorted(seen), history=_history_text(roster),
         quality=_rows_text([q[c] for c in QUALITY_COLUMNS] for q in issues), quality_count=len(issues),
-        counts=_rows_text(roster_counts([roster])), changes=changes,
+        counts=_rows_text(roster_counts([roster])), changes=changes, check=verdict.record, editorial=editorial,
     )
 
 
@@ -244,13 +272,14 @@ def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path |
     cache_dir = Path(cache_dir) if cache_dir else default_roster_cache_dir()
     parse_cache, store = ParseCache(cache_dir, Quarantine(data_dir)), BlockStore(cache_dir)
     vocab = load_vocabulary(overrides_dir)
+    rules = load_check_rules(overrides_dir)
     items, orphans = _discover(data_dir)
 
     blocks: list[Block] = []
     parsed_now: dict[int, ParsedWorkbook] = {}
     key, first_missing = "", None
     for index, item in enumerate(items):
-        item.key = _chain(key, item.roster, vocab)
+        item.key = _chain(key, item.roster, vocab, rules)
         block = store.get(item.key) if first_missing is None else None
         if block is None:
             try:
@@ -278,7 +307,7 @@ def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path |
         for position in range(start, len(readable)):
             index, item = readable[position]
             parsed = parsed_now.get(index) or parse_cache.get(item.book.path, item.book.sha256)
-            blocks[position] = _process(item, parsed, state, vocab)
+            blocks[position] = _process(item, parsed, state, vocab, rules)
             store.put(blocks[position])
             processed += 1
         store.put_state(readable[-1][1].key, state)
@@ -294,6 +323,7 @@ def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path |
         "cache_hits": parse_cache.hits,
         "rosters_processed": processed,
         "quality_issues": sum(b.quality_count for b in blocks) + len(orphans),
+        "suspect_rosters": [f"{b.snapshot}/{b.file}" for b in blocks if not b.good],
         "files_changed": written,
         "newest_changes": _newest_changes(blocks, changes),
     }
@@ -304,7 +334,7 @@ def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path |
 def _settled_changes(blocks: list[Block]) -> list[list[dict]]:
     out = []
     for index, block in enumerate(blocks):
-        following = next((b for b in blocks[index + 1:] if b.list == "participating"), None)
+        following = next((b for b in blocks[index + 1:] if b.list == "participating" and b.good), None)
         records = settle_moves(block.changes, set(following.ids) if following else None)
         out.append([{k: v for k, v in r.items() if k != PENDING_CHECK} for r in records])
     return out
@@ -317,7 +347,8 @@ def _write_outputs(out_dir: Path, blocks: list[Block], orphans: list[dict]) -> l
         return csv_text(columns, [])
 
     by_name = sorted(blocks, key=lambda b: (b.snapshot, b.list, b.file))
-    newest = {b.list: b for b in blocks}
+    good = [b for b in blocks if b.good]
+    newest = {b.list: b for b in good}
     quality_parts = [((b.snapshot, b.file), b.quality) for b in blocks]
     orphans.sort(key=lambda q: (q["snapshot"], q["file"], q["row"], q["column"], q["rule"], str(q["raw"])))
     quality_parts += [((q["snapshot"], q["file"]), _rows_text([[q[c] for c in QUALITY_COLUMNS]])) for q in orphans]
@@ -330,7 +361,11 @@ def _write_outputs(out_dir: Path, blocks: list[Block], orphans: list[dict]) -> l
     texts |= {
         "roster_current.csv": header(HISTORY_COLUMNS) + "".join(newest[n].history for n in LISTS if n in newest),
         "changes.csv": header(CHANGE_COLUMNS) + _rows_text([r[c] for c in CHANGE_COLUMNS] for r in changes),
-        "roster_counts.csv": header(COUNT_COLUMNS) + "".join(b.counts for b in blocks),
+        "editorial_changes.csv": header(CHANGE_COLUMNS) + _rows_text(
+            [r.get(c, "") for c in CHANGE_COLUMNS] for b in blocks for r in b.editorial),
+        "roster_counts.csv": header(COUNT_COLUMNS) + "".join(b.counts for b in good),
+        "roster_checks.csv": header(CHECK_COLUMNS) + _rows_text(
+            [b.check.get(c, "") for c in CHECK_COLUMNS] for b in blocks),
         "quality.csv": header(QUALITY_COLUMNS) + "".join(text for _, text in quality_parts),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -349,7 +384,7 @@ def _newest_changes(blocks: list[Block], changes: list[list[dict]]) -> dict[str,
     """Per list: the newest roster and the count of each change kind against the one before it."""
     out = {}
     for name in LISTS:
-        mine = [i for i, b in enumerate(blocks) if b.list == name]
+        mine = [i for i, b in enumerate(blocks) if b.list == name and b.good]
         if not mine:
             continue
         newest = blocks[mine[-1]]
