@@ -97,10 +97,20 @@ def test_rename_only_day_has_no_adds_or_removes(built):
     changes = read(built[1] / "data" / "changes.csv")
     day = [c for c in changes if c["list"] == "participating" and c["snapshot"] == "sheets_20250715_151733"]
     kinds = Counter(c["change"] for c in day)
-    assert kinds == {"renamed": 8}
-    renamed = {(c["old"], c["new"]) for c in day}
+    # eight names rewritten = one editorial change; Florida Fish and Wildlife -> Florida Department of
+    # Environmental Protection (one MOA link, similarity 47) is an addition naming a possible rename;
+    # Ellis County's removal is real: missing from the 07-14 and 07-15 rosters (and every later one)
+    assert kinds == {"editorial": 1, "added": 1, "removed": 1}
+    editorial = next(c for c in day if c["change"] == "editorial")
+    assert editorial["old"] == "8 agreements" and editorial["field"] == "agency"
+    added = next(c for c in day if c["change"] == "added")
+    assert added["old"] == "Florida Fish and Wildlife Conservation Commission" and added["possible_rename_of"]
+    assert next(c for c in day if c["change"] == "removed")["agency"] == "Ellis County Sheriff's Office"
+    detail = [c for c in read(built[1] / "data" / "editorial_changes.csv") if c["snapshot"] == "sheets_20250715_151733"]
+    renamed = {(c["old"], c["new"]) for c in detail}
     assert ("Boca Raton Police Department", "Boca Raton Police Services Department") in renamed
     assert ("Idaho State Police", "Idaho State Police Department") in renamed
+    assert len(detail) == 8
 
 
 def test_ids_are_stable_across_all_64(history):
@@ -133,9 +143,15 @@ def test_current_counts_and_changes_agree(built, history):
     assert int(total["agreements"]) == len({r["agreement_id"] for r in current if r["list"] == "participating"})
     changes = read(data / "changes.csv")
     kinds = Counter((c["list"], c["change"]) for c in changes)
-    assert kinds[("participating", "renamed")] >= 15
+    assert kinds[("participating", "renamed")] >= 5 and kinds[("participating", "editorial")] == 2
     assert kinds[("participating", "moved_from_pending")] >= 200
-    assert kinds[("participating", "removed")] == 5
+    # the five real removals, plus four agencies replaced by another signer on the same MOA link
+    # (too weak for a rename: each is an addition naming `possible_rename_of`)
+    removed = [c for c in changes if c["change"] == "removed" and c["list"] == "participating"]
+    assert len(removed) == 9
+    assert all(c["evidence"].startswith("missing from two good rosters since ") for c in removed)
+    possible = {c["possible_rename_of"] for c in changes if c["possible_rename_of"]}
+    assert len(possible) == 4 and possible <= {c["agreement_id"] for c in removed}
 
 
 def test_rerun_is_byte_identical_and_uses_the_cache(built, tmp_path):
