@@ -127,7 +127,7 @@ def _chain(previous: str, roster: Roster, vocab: Vocabulary, rules: CheckRules) 
     identity = [code_fingerprint(*DERIVING_MODULES), vocab.fingerprint, rules.fingerprint, previous, roster.snapshot, roster.file, roster.list,
                 roster.sha256, roster.fetched.isoformat() if roster.fetched else "",
                 roster.roster_date.isoformat() if roster.roster_date else "", roster.roster_date_source,
-                roster.part_of_day]
+                roster.part_of_day, roster.sequence]
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
 
 
@@ -202,11 +202,19 @@ def _discover(data_dir: Path) -> tuple[list[Pending], list[dict]]:
     """Archived workbooks as rosters without rows (publication order), and issues of files that
     cannot be rosters."""
     found, orphans = [], []
-    for book in find_workbooks(data_dir):
-        when = roster_date(book.file, book.fetched)
-        roster = Roster(book.snapshot, book.file, book.list, book.sha256, book.fetched, when.value, when.source,
-                        when.part_of_day)
+    latest = None  # the newest fetch time so far in archive order: a clock set back cannot go before it
+    for book in sorted(find_workbooks(data_dir), key=lambda b: b.sequence):
+        fetched = book.fetched
         issues = []
+        if fetched and latest and fetched < latest:
+            fetched = latest
+        latest = fetched or latest
+        when = roster_date(book.file, fetched)
+        roster = Roster(book.snapshot, book.file, book.list, book.sha256, fetched, when.value, when.source,
+                        when.part_of_day, sequence=book.sequence)
+        if fetched != book.fetched:
+            issues.append(quality(roster, 0, "fetched_at", book.fetched.isoformat(), fetched.isoformat(),
+                                  "fetched_before_an_earlier_archived_file"))
         if when.rule:
             issues.append(quality(roster, 0, "file name", book.file, when.value.isoformat() if when.value else "",
                                   when.rule))
