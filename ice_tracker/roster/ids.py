@@ -2,7 +2,7 @@
 
 Rosters are walked in publication order. A row's key is (state, model, name key), where the name
 key ignores case, spacing, apostrophe style, punctuation, common abbreviations and a leading
-"City of"/"Town of" (data/agency_words.csv). A known key keeps its id. A new key is matched against
+"City of"/"Town of" (ice_tracker/data/agency_words.csv). A known key keeps its id. A new key is matched against
 the agreements that disappeared from the same list since its previous roster (and, on the
 participating list, against agreements still waiting on the pending list): same state and model,
 and either the same MOA link or (of the same kind) the same signed date with a similar name

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from operator import attrgetter
 
+from ice_tracker.models import MODEL_CODES  # noqa: F401  (re-exported: the roster's name for the one list)
 from ice_tracker.roster.filenames import PART_RANK
 
 HISTORY_COLUMNS = (
@@ -15,7 +16,6 @@ HISTORY_COLUMNS = (
 )
 QUALITY_COLUMNS = ("snapshot", "file", "row", "column", "raw", "fixed", "rule")
 LISTS = ("participating", "pending")
-MODEL_CODES = {"Jail Enforcement Model": "JEM", "Task Force Model": "TFM", "Warrant Service Officer": "WSO"}
 
 
 @dataclass(slots=True)
