@@ -37,6 +37,7 @@ from ice_tracker.roster.changes import (CHANGE_COLUMNS, PENDING_CHECK, diff_rost
 from ice_tracker.roster.checks import CHECK_COLUMNS, CheckRules, Profile, check_roster, load_check_rules
 from ice_tracker.roster.counts import COUNT_COLUMNS, roster_counts
 from ice_tracker.roster.filenames import roster_date
+from ice_tracker.roster.fips import UNRESOLVED, county_fips
 from ice_tracker.roster.history_files import HISTORY_DIR, LEGACY_FILE, partition
 from ice_tracker.roster.ids import IdState, advance, assign_roster
 from ice_tracker.roster.model import HISTORY_COLUMNS, LISTS, QUALITY_COLUMNS, Roster, quality
@@ -48,8 +49,8 @@ log = logging.getLogger(__name__)
 OUTPUT_FILES = ("roster_current.csv", "changes.csv", "editorial_changes.csv", "roster_counts.csv", "roster_checks.csv",
                 "quality.csv")  # + the monthly history
 DERIVING_MODULES = tuple(f"ice_tracker.roster.{name}" for name in (
-    "archive", "cache", "changes", "checks", "counts", "filenames", "history", "ids", "model", "normalise", "rows",
-    "vocab",
+    "archive", "cache", "changes", "checks", "counts", "filenames", "fips", "history", "ids", "model", "normalise",
+    "rows", "vocab",
 )) + ("ice_tracker.urls", "ice_tracker.xlsx", "ice_tracker.xlsx_guard", "ice_tracker.limits",
       "ice_tracker.sources.ice287g.workbook")
 
@@ -238,6 +239,8 @@ def _process(item: Pending, parsed: ParsedWorkbook, state: IdState, vocab: Vocab
         issues.append(quality(roster, row_number, column, f"{start}… ({length:,} characters)",
                               f"first {int(limit('cell_chars')):,} characters", "cell_too_long"))
     issues.extend(build_rows(roster, parsed, vocab))
+    issues.extend(quality(roster, row.row_number, "county", row.county, "", UNRESOLVED) for row in roster.rows
+                  if row.county and not county_fips(row.state, row.county))
     old_rows = dict(state.last.get(roster.list, {}))
     previous = state.last_roster.get(roster.list)
     matches = assign_roster(roster, state, vocab)
