@@ -9,7 +9,6 @@ are `overrides/states.csv` (same columns; they win).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 import unicodedata
@@ -20,6 +19,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from ice_tracker.config import OVERRIDES_DIR
+from ice_tracker.fileio import read_dict_csv
 
 DATA = Path(__file__).resolve().parent / "data"
 TABLE_FILE = DATA / "us_states.csv"
@@ -33,13 +33,6 @@ def spelling_key(text: str) -> str:
     """Upper case, dots dropped, other punctuation a space: 'Washington, D.C.' → 'WASHINGTON DC'."""
     text = unicodedata.normalize("NFKC", str(text or "")).upper().replace(".", "")
     return re.sub(r"\s+", " ", re.sub(r"[^A-Z ]+", " ", text)).strip()
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    with open(path, newline="", encoding="utf-8") as handle:
-        return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)]
 
 
 @dataclass(eq=False)
@@ -91,12 +84,12 @@ def _load(overrides_path: str) -> StateTable:
     digest = hashlib.sha256()
     for path in (TABLE_FILE, ALIASES_FILE, Path(overrides_path)):
         digest.update(path.read_bytes() if path.is_file() else b"-")
-    table = _rows(TABLE_FILE)
+    table = read_dict_csv(TABLE_FILE, strip=True)
     codes = {row["state"]: row["code"] for row in table}
     fips = {row["state"]: row["fips"] for row in table}
     aliases: dict[str, str] = {}
     for path in (ALIASES_FILE, Path(overrides_path)):
-        for row in _rows(path):
+        for row in read_dict_csv(path, strip=True):
             if row.get("raw"):
                 if row["state"] not in codes:
                     raise ValueError(f"{path}: {row['raw']!r} points to unknown state {row['state']!r}")

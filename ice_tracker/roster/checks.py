@@ -10,7 +10,6 @@ overrule the check for one roster in `overrides/roster_verdicts.csv` (verdict go
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ice_tracker.config import OVERRIDES_DIR
+from ice_tracker.fileio import read_dict_csv
 from ice_tracker.roster.model import Roster
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
@@ -29,13 +29,6 @@ CHECK_COLUMNS = (
     "previous_good_snapshot", "previous_good_file", "previous_good_rows", "missing", "missing_share", "renamed",
     "renamed_share", "states_lost", "models_lost", "headers_lost", "note",
 )
-
-
-def _read(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    with open(path, newline="", encoding="utf-8") as handle:
-        return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)]
 
 
 @dataclass(frozen=True)
@@ -53,6 +46,11 @@ class CheckRules:
         return hash(self.fingerprint)
 
 
+def limit(name: str) -> float:
+    """One limit of data/publication_checks.csv (for the modules that need one outside a check)."""
+    return next(float(r["limit"]) for r in read_dict_csv(LIMITS_FILE, strip=True) if r["check"] == name)
+
+
 def load_check_rules(overrides_dir: Path = OVERRIDES_DIR) -> CheckRules:
     return _load(str(LIMITS_FILE), str(Path(overrides_dir) / VERDICTS_FILE))
 
@@ -62,9 +60,9 @@ def _load(limits_path: str, verdicts_path: str) -> CheckRules:
     digest = hashlib.sha256()
     for path in (Path(limits_path), Path(verdicts_path)):
         digest.update(path.read_bytes() if path.is_file() else b"-")
-    limits = {row["check"]: float(row["limit"]) for row in _read(Path(limits_path))}
+    limits = {row["check"]: float(row["limit"]) for row in read_dict_csv(limits_path, strip=True)}
     verdicts = {}
-    for line, row in enumerate(_read(Path(verdicts_path)), start=2):
+    for line, row in enumerate(read_dict_csv(verdicts_path, strip=True), start=2):
         verdict = row.get("verdict", "").lower()
         if verdict not in ("good", "bad"):
             raise ValueError(f"{verdicts_path} line {line}: verdict must be good or bad, not {verdict!r}")

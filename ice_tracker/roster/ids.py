@@ -21,13 +21,13 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from ice_tracker.roster.checks import LIMITS_FILE, _read
+from ice_tracker.roster.checks import limit
 from ice_tracker.roster.model import MODEL_CODES, Roster, Row
 from ice_tracker.roster.vocab import Vocabulary
 
 NAME_THRESHOLD = 90.0  # name similarity alone
 # with the same signed date or MOA link (data/publication_checks.csv, rename_min_similarity, says why)
-SIGNED_THRESHOLD = next(float(r["limit"]) for r in _read(LIMITS_FILE) if r["check"] == "rename_min_similarity")
+SIGNED_THRESHOLD = limit("rename_min_similarity")
 EVIDENCE_RANK = {"moa_url": 3, "state_fix": 2, "signed": 1, "name": 0}
 APOSTROPHES = re.compile(r"['\u2019\u2018`\u00b4]")
 TRAILING_STATE = re.compile(r",\s*([A-Z]{2})\.?\s*$")
