@@ -16,6 +16,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from ice_tracker.publish.atom import build_feed
+from ice_tracker.publish.inputs import read_table
+from ice_tracker.publish.state_feeds import build_state_feeds
 from ice_tracker.roster.archive import copy_workbooks
 from ice_tracker.roster.history import build_history
 from tests.conftest import shared_fixture_path
@@ -115,6 +118,21 @@ def test_truncated_roster_publishes_no_removal_and_changes_no_count(replay):
     ellis = [c for c in changes if c["agency"].startswith("Ellis Co") and c["change"] == "removed"
              and c["list"] == "participating"]
     assert len(ellis) == 1 and ellis[0]["evidence"] == "missing from two good rosters since 2025-07-14"
+
+
+def test_feeds_and_plot_inputs_are_byte_identical_without_and_with_the_broken_roster(replay, tmp_path):
+    base = replay[0]
+    work = tmp_path / "truncated_only"
+    copy_workbooks(shared_fixture_path("ice287g"), work)
+    rewrite_workbook(shared_fixture_path("ice287g", "sheets", "sheets_20250714_151904",
+                                         "participatingAgencies07142025am.xlsx"),
+                     work / "sheets" / TRUNCATED[0] / TRUNCATED[1], keep=lambda i: i % 5 >= 2)
+    build_history(work, work / "data", work / "cache")
+    for name in ("changes.csv", "roster_counts.csv", "roster_current.csv", "editorial_changes.csv"):
+        assert (work / "data" / name).read_bytes() == (base / name).read_bytes(), name
+    changes = [read_table(root.parent, "data/changes.csv") for root in (base, work / "data")]
+    assert build_feed(changes[0], None) == build_feed(changes[1], None)
+    assert build_state_feeds(changes[0], None, None) == build_state_feeds(changes[1], None, None)
 
 
 def test_abbreviation_day_and_expansion_day_are_one_editorial_change_each(replay):
