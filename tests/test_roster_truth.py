@@ -16,6 +16,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from ice_tracker.daily import _derive_headline
 from ice_tracker.publish.atom import build_feed
 from ice_tracker.publish.inputs import read_table
 from ice_tracker.publish.state_feeds import build_state_feeds
@@ -188,3 +189,16 @@ def test_order_comes_from_the_roster_date_and_the_archive_not_the_clock(tmp_path
     assert kinds["removed"] == 0 and kinds["added"] + kinds["moved_from_pending"] == 24
     current = read(tmp_path / "data" / "roster_current.csv")
     assert {r["snapshot"] for r in current} == {"sheets_20250701_090000"} and len(current) == 777
+
+
+def test_a_suspect_newest_roster_is_named_in_the_run_headline_and_not_current(tmp_path):
+    archive = shared_fixture_path("ice287g")
+    copy_workbooks(archive, tmp_path, keep=lambda p: p.parent.name <= "sheets_20250714_151904")
+    rewrite_workbook(archive / "sheets" / "sheets_20250714_151904" / "participatingAgencies07142025am.xlsx",
+                     tmp_path / "sheets" / TRUNCATED[0] / TRUNCATED[1], keep=lambda i: i % 5 >= 2)
+    summary = build_history(tmp_path, tmp_path / "data", tmp_path / "cache")
+    assert summary["newest_suspect"] == [f"{TRUNCATED[0]}/{TRUNCATED[1]}"]
+    headline = _derive_headline({"history": summary})
+    assert headline.endswith(f"suspect roster: {TRUNCATED[0]}/{TRUNCATED[1]}") and "removed" not in headline
+    current = read(tmp_path / "data" / "roster_current.csv")
+    assert {r["file"] for r in current if r["list"] == "participating"} == {"participatingAgencies07142025am.xlsx"}

@@ -335,6 +335,7 @@ def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path |
         "rosters_processed": processed,
         "quality_issues": sum(b.quality_count for b in blocks) + len(orphans),
         "suspect_rosters": [f"{b.snapshot}/{b.file}" for b in blocks if not b.good],
+        "newest_suspect": [f"{b.snapshot}/{b.file}" for b in {b.list: b for b in blocks}.values() if not b.good],
         "files_changed": written,
         "newest_changes": _newest_changes(blocks, changes),
     }
