@@ -19,6 +19,7 @@ import pandas as pd
 from ice_tracker.fileio import atomic_write_bytes
 from ice_tracker.publish.atom import ATOM_NS, MAX_ENTRIES, _sub
 from ice_tracker.publish.series import archived_pdfs
+from ice_tracker.publish.site import web_link
 from ice_tracker.states import load_state_table
 
 FEEDS_DIR = "data/feeds"
@@ -27,10 +28,6 @@ FEED_KINDS = {
     "removed": "removed from the {list} list", "moved_to_participating": "moved from pending to participating",
     "renamed": "renamed", "changed": "{field} changed",
 }
-
-
-def _web_link(url: str) -> str:
-    return url if url.startswith(("https://", "http://")) else ""
 
 
 def _entries(changes: pd.DataFrame, moa_by_id: dict[str, str], pdfs: tuple[dict, dict]) -> dict[str, list[dict]]:
@@ -46,7 +43,7 @@ def _entries(changes: pd.DataFrame, moa_by_id: dict[str, str], pdfs: tuple[dict,
         what = FEED_KINDS[r["change"]].format(list=r["list"], field=r.get("field", ""))
         if r["change"] == "moved_to_participating" and r["list"] == "pending":
             continue  # the participating side announces the same move
-        moa = _web_link(moa_by_id.get(r["agreement_id"], ""))
+        moa = web_link(moa_by_id.get(r["agreement_id"], ""))
         archived = by_url.get(moa) or next(iter(by_agency.get((r["state"], " ".join(r["agency"].split())), [])), "")
         detail = f"{r['old']} → {r['new']}" if r["change"] in ("renamed", "changed") else ""
         found.setdefault(code, []).append({
