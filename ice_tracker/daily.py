@@ -268,13 +268,17 @@ def step_derive(ctx: RunContext) -> dict[str, Any]:
 
 
 def _derive_headline(results: dict[str, Any]) -> str:
-    """'roster: 3 added, 1 renamed' from the newest participating roster's changes, or ''."""
-    newest = results.get("history", {}).get("newest_changes", {}).get("participating", {})
+    """'roster: 3 added, 1 renamed' from the newest participating roster's changes, or ''; a newest
+    roster that failed the publication check is named ('suspect roster: …'), since it announces nothing."""
+    history = results.get("history", {})
+    suspect = safe_text(", ".join(history.get("newest_suspect", [])), limit=200)  # file names come from ICE
+    newest = history.get("newest_changes", {}).get("participating", {})
     counts = {k: v for k, v in newest.items()
               if k not in ("snapshot", "file") and isinstance(v, int) and v and re.fullmatch(r"[a-z_]{1,30}", k)}
-    if not counts or "roster_history/" not in str(results.get("history", {}).get("files_changed", [])):
+    if "roster_history/" not in str(history.get("files_changed", [])):
         return ""
-    return "roster: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(counts.items()))
+    parts = ["roster: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(counts.items()))] if counts else []
+    return "; ".join(parts + ([f"suspect roster: {suspect}"] if suspect else []))
 
 
 # Each step: name → function(context) -> summary dict, run in this order

@@ -144,13 +144,15 @@ def write_dict_csv(path: str | os.PathLike[str], header: Sequence[str], rows: It
     return write_csv(path, header, ([row.get(col) for col in header] for row in rows), durable)
 
 
-def read_dict_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
-    """Rows of a CSV as dicts of strings; an absent file reads as no rows."""
+def read_dict_csv(path: str | os.PathLike[str], strip: bool = False) -> list[dict[str, str]]:
+    """Rows of a CSV as dicts of strings; an absent file reads as no rows. `strip`: values trimmed
+    and missing cells "" (hand-edited rule files)."""
     target = Path(path)
     if not target.is_file():
         return []
     with open(target, newline="", encoding="utf-8") as handle:
-        return [restore_row(row) for row in csv.DictReader(handle)]
+        rows = [restore_row(row) for row in csv.DictReader(handle)]
+    return [{k: (v or "").strip() for k, v in row.items()} for row in rows] if strip else rows
 
 
 def restore_row(row: dict[str, str]) -> dict[str, str]:

@@ -8,7 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from ice_tracker.fileio import write_csv, write_json
+from ice_tracker.matching.agreements import AGREEMENT_COLUMNS
 from ice_tracker.matching.outputs import REVIEW_COLUMNS
+from ice_tracker.roster.changes import CHANGE_COLUMNS
 from ice_tracker.roster.history_files import write_history
 from ice_tracker.roster.intervals import rosters_from_rows
 
@@ -64,24 +66,26 @@ def write_roster_inputs(data_dir: Path) -> None:
     rosters = rosters_from_rows(dict(zip(HISTORY, row)) for row in history)  # the history step's form: intervals
     rosters[0].quality.append(["3", "state", "AlABAMA", "ALABAMA", "state_case"])
     write_history(data, rosters)
-    change_cols = ["list", "roster_date", "snapshot", "file", "previous_roster_date", "previous_snapshot",
-                   "previous_file", "change", "agreement_id", "state", "agency", "support_type", "field", "old", "new",
-                   "similarity", "evidence"]
+    current = [r for r in history if r[2] == latest[r[4]]]
+    change_cols = list(CHANGE_COLUMNS)
     prev = ["2025-05-16", _snapshot("2025-05-16"), _file("2025-05-16", "participating")]
     head = ["participating", "2025-05-20", _snapshot("2025-05-20"), _file("2025-05-20", "participating"), *prev]
     write_csv(data / "changes.csv", change_cols, [
-        [*head, "added", "AL-WSO-0031", "ALABAMA", "Colbert County Sheriff's Office", MODELS["WSO"], "", "", "", "", ""],
-        [*head, "added", "FL-TFM-0023", "FLORIDA", "Tampa Police Department", MODELS["TFM"], "", "", "", "", ""],
+        [*head, "added", "AL-WSO-0031", "ALABAMA", "Colbert County Sheriff's Office", MODELS["WSO"], "", "", "", "", "",
+         ""],
+        [*head, "added", "FL-TFM-0023", "FLORIDA", "Tampa Police Department", MODELS["TFM"], "", "", "", "", "", ""],
         [*head, "renamed", "FL-TFM-0023", "FLORIDA", "Miami Police Department", MODELS["TFM"], "agency",
-         "Miami Police Dept", "Miami Police Department", "90.0", "signed"],
+         "Miami Police Dept", "Miami Police Department", "90.0", "signed", ""],
     ])
-    agreement_cols = ["date", "snapshot", "list", "state", "county", "agency", "type", "support_type", "signed",
-                      "agency_id", "ori", "population_policed", "operating_budget", "zip", "agency_type",
-                      "match_score", "match_method", "needs_review"]
-    write_csv(data_dir / "agreements.csv", agreement_cols,
-              [[r[2], r[0], r[4], r[6], r[9], r[8], r[11], r[12], r[14], "63" + str(i).zfill(4), f"XX{i:07d}",
-                str(10000 * (i + 1)), "", "35000", "Sheriff", "100.0", "exact", "false"]
-               for i, r in enumerate(history)])
+    agreements = []
+    for i, r in enumerate(current):  # the agreements in force, as the match step writes them
+        values = dict(zip(HISTORY, r))
+        values.update(state_fips="", county_fips="", first_seen=r[2], last_changed=r[2], moa_archived_path="",
+                      agency_id="63" + str(i).zfill(4), csllea_agency_name=r[8].upper(), ori=f"XX{i:07d}",
+                      population_policed=str(10000 * (i + 1)), operating_budget="", zip="35000", agency_type="Sheriff",
+                      match_score="100.0", match_method="exact", match_note="", needs_review="false")
+        agreements.append([values[c] for c in AGREEMENT_COLUMNS])
+    write_csv(data_dir / "agreements.csv", AGREEMENT_COLUMNS, agreements)
     match_cols = ["state", "agency", "county", "roster_type", "roster_rows", "kind", "agency_id", "csllea_name", "ori",
                   "agency_type", "match_score", "match_method", "runner_up_id", "runner_up_name", "runner_up_score",
                   "needs_review", "review_reason"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ice_tracker.daily import main as run_daily
 from ice_tracker.fileio import read_dict_csv
-from ice_tracker.roster.history_files import iter_history_rows
+from ice_tracker.roster.history_files import iter_history_rows, read_current
 from tests.conftest import shared_fixture_path
 
 
@@ -33,7 +33,22 @@ def test_derive_builds_history_and_agreements_deterministically(tmp_path: Path, 
     assert (data_dir / "site" / "index.html").is_file() and len(list((data_dir / "plots").glob("*.png"))) >= 5
     history = list(iter_history_rows(data_dir / "data"))
     agreements = read_dict_csv(data_dir / "agreements.csv")
-    assert len(agreements) == len(history)
+    # the agreements in force: one row each on the newest good participating and pending rosters
+    current = read_current(data_dir / "data").to_dict("records")
+    keys = [(r["list"], r["agreement_id"]) for r in agreements]
+    assert len(keys) == len(set(keys)) and set(keys) == {(r["list"], r["agreement_id"]) for r in current}
+    assert {r["file"] for r in agreements} == {"participatingAgencies07182025pm.xlsx", "pendingAgencies07182025pm.xlsx"}
+    assert len(history) > 20 * len(agreements)  # every snapshot's rows stay in the history
+    named = [r for r in agreements if r["county"]]
+    resolved = sum(bool(r["county_fips"]) for r in named) / len(named)
+    assert resolved >= 0.99, resolved
+    unresolved = {(q["raw"]) for q in read_dict_csv(data_dir / "data" / "quality.csv") if q["rule"] == "county_fips_unresolved"}
+    assert {r["county"] for r in named if not r["county_fips"]} <= unresolved  # each one listed for a hand fix
+    assert all(r["state_fips"] for r in agreements)
+    miami = next(r for r in agreements if r["agency"].startswith("Miami Dade Sheriff"))
+    assert miami["match_method"] == "override" and "Created January 2025" in miami["match_note"]
+    assert sum(bool(r["moa_url"]) for r in agreements) > 0.7 * sum(r["list"] == "participating" for r in agreements)
+    assert (data_dir / "data" / "feeds" / "FL.atom").is_file()
     outputs = sorted(p for p in data_dir.rglob("*") if p.is_file() and "sheets" not in p.parts and p.name != "last_run.json")
     first = {p: p.read_bytes() for p in outputs}
     shutil.rmtree(tmp_path / "cache")  # a cold cache must give the same bytes

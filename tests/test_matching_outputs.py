@@ -12,10 +12,11 @@ import pytest
 
 from ice_tracker.cli import main
 from ice_tracker.fileio import read_dict_csv, write_dict_csv
-from ice_tracker.matching.outputs import AGREEMENT_COLUMNS, REVIEW_COLUMNS, RosterHistoryMissing
+from ice_tracker.matching.agreements import AGREEMENT_COLUMNS
+from ice_tracker.matching.outputs import REVIEW_COLUMNS, RosterHistoryMissing
 from ice_tracker.matching.pipeline import run_matching
-from ice_tracker.roster.history_files import write_history
-from ice_tracker.roster.intervals import rosters_from_rows
+from ice_tracker.roster.history_files import read_snapshots, write_history
+from ice_tracker.roster.intervals import RosterRows, rosters_from_rows
 
 REPO = Path(__file__).resolve().parents[1]
 CSLLEA = [  # AGENCYNAME, AGENCYID, CITY, STATE, ZIP, COUNTY, ORI9, AGENCYSAMPTYPE, OPBUDGET, POPULATION
@@ -27,25 +28,36 @@ CSLLEA = [  # AGENCYNAME, AGENCYID, CITY, STATE, ZIP, COUNTY, ORI9, AGENCYSAMPTY
 ]
 
 
-def history_row(snapshot, date, lst, n, state, agency, county, kind, model="Task Force Model"):
+def history_row(snapshot, date, lst, n, state, agency, county, kind, model="Task Force Model", ident=""):
     return {"snapshot": snapshot, "file": f"{lst}.xlsx", "roster_date": date, "roster_date_source": "file_name",
             "list": lst, "row_number": n, "state": state, "state_raw": state, "agency": agency, "county": county,
             "county_raw": county, "type": kind, "support_type": model, "support_type_raw": model,
-            "signed": "2025-02-26", "signed_raw": "2/26/2025", "moa_url": "", "addendum_url": "", "agreement_id": ""}
+            "signed": "2025-02-26", "signed_raw": "2/26/2025", "moa_url": "", "addendum_url": "",
+            "agreement_id": ident or f"{state[:2]}-{n}-{lst[:4]}"}
+
+
+MOA = "https://www.ice.gov/doclib/287gMOA/orange.pdf"
 
 
 @pytest.fixture
 def workspace(tmp_path):
     data = tmp_path / "data_root"
     rows = [
-        history_row("sheets_20250601_000000", "2025-06-01", "participating", 2, "FLORIDA", "Orange County Sheriff's Office", "Orange County", "County"),
+        history_row("sheets_20250601_000000", "2025-06-01", "participating", 2, "FLORIDA", "Orange County Sheriff's Office", "Orange County", "County", ident="FL-TFM-orange"),
         history_row("sheets_20250601_000000", "2025-06-01", "participating", 3, "FLORIDA", "Orange County Corrections Department", "Orange County", "County", "Jail Enforcement Model"),
         history_row("sheets_20250601_000000", "2025-06-01", "participating", 4, "FLORIDA", "Orlando Police Department", "", "Municipality"),
         history_row("sheets_20250601_000000", "2025-06-01", "participating", 5, "TEXAS", "Lampass County Sheriff's Office", "Lampass County", "County"),
         history_row("sheets_20250601_000000", "2025-06-01", "pending", 2, "PENNSYLVANIA", "Robinson Township Police Department", "#N/A", "Municipality"),
-        history_row("sheets_20250501_000000", "2025-05-01", "participating", 2, "FLORIDA", "Orange County Sheriff’s Office", "Orange County", "County"),
+        history_row("sheets_20250501_000000", "2025-05-01", "participating", 2, "FLORIDA", "Orange County Sheriff’s Office", "Orange County", "County", ident="FL-TFM-orange"),
     ]
+    rows[0]["moa_url"] = MOA
+    rows.insert(4, {**rows[0], "row_number": 6})  # ICE repeats a row now and then: still one agreement
     write_history(data / "data", rosters_from_rows(rows))  # as the history step writes it: intervals
+    write_dict_csv(data / "data" / "changes.csv", ["list", "roster_date", "change", "agreement_id"], [
+        {"list": "participating", "roster_date": "2025-05-20", "change": "changed", "agreement_id": "FL-TFM-orange"}])
+    write_dict_csv(data / "manifest.csv", ["path", "kind", "source_url", "fetched_at"], [
+        {"path": "agreements/agreements_20250601_000000/FLORIDA/Orange/orange.pdf", "kind": "moa", "source_url": MOA,
+         "fetched_at": "2025-06-01T00:00:00+00:00"}])
     reference = tmp_path / "38771-0001-Data.tsv"
     pd.DataFrame(CSLLEA, columns=["AGENCYNAME", "AGENCYID", "CITY", "STATE", "ZIP", "COUNTY", "ORI9", "AGENCYSAMPTYPE",
                                   "OPBUDGET", "POPULATION"]).to_csv(reference, sep="\t", index=False)
@@ -67,19 +79,24 @@ def test_writes_the_three_files(workspace):
     with open(data / "agreements.csv", newline="", encoding="utf-8") as handle:
         assert next(csv.reader(handle)) == AGREEMENT_COLUMNS
     agreements = read_dict_csv(data / "agreements.csv")
-    assert len(agreements) == 6
-    assert [r["date"] for r in agreements] == sorted(r["date"] for r in agreements)
-    by_agency = {(r["date"], r["agency"]): r for r in agreements}
+    assert len(agreements) == 5  # the agreements on the newest rosters, once each
+    by_agency = {(r["roster_date"], r["agency"]): r for r in agreements}
     sheriff = by_agency[("2025-06-01", "Orange County Sheriff's Office")]
+    assert (sheriff["first_seen"], sheriff["last_changed"], sheriff["list"]) == ("2025-05-01", "2025-05-20", "participating")
+    assert (sheriff["state_fips"], sheriff["county_fips"], sheriff["csllea_agency_name"]) == (
+        "12", "12095", "ORANGE COUNTY SHERIFF'S OFFICE")
+    assert (sheriff["moa_url"], sheriff["moa_archived_path"]) == (
+        MOA, "agreements/agreements_20250601_000000/FLORIDA/Orange/orange.pdf")
     assert (sheriff["agency_id"], sheriff["ori"], sheriff["population_policed"], sheriff["operating_budget"]) == (
         "636929", "FL0480000", "1400000", "300000000")
     assert (sheriff["zip"], sheriff["agency_type"], sheriff["match_method"], sheriff["match_score"]) == (
         "32801", "Sheriff", "exact", "100.0")
-    curly = by_agency[("2025-05-01", "Orange County Sheriff’s Office")]
-    assert curly["agency_id"] == "636929" and curly["agency"].endswith("’s Office")  # as written
     jail = by_agency[("2025-06-01", "Orange County Corrections Department")]
     assert (jail["agency_id"], jail["ori"], jail["match_method"], jail["needs_review"]) == ("", "", "none", "false")
-    assert by_agency[("2025-06-01", "Orlando Police Department")]["match_method"] == "override"
+    orlando = by_agency[("2025-06-01", "Orlando Police Department")]
+    assert (orlando["match_method"], orlando["match_note"], orlando["county_fips"]) == ("override", "checked", "")
+    robinson = by_agency[("2025-06-01", "Robinson Township Police Department")]
+    assert robinson["list"] == "pending" and robinson["county"] == "#N/A" and robinson["county_fips"] == ""
     lampasas = by_agency[("2025-06-01", "Lampass County Sheriff's Office")]
     assert lampasas["agency_id"] == "650148" and lampasas["match_method"] == "fuzzy"
 
@@ -105,6 +122,20 @@ def test_rerun_is_byte_identical(workspace):
     again = run_matching(data, str(reference), data / "cache", overrides)
     assert again.files_changed == []
     assert [p.read_bytes() for p in outputs] == before
+
+
+def test_a_newer_suspect_roster_leaves_the_agreements_in_force(workspace):
+    """A truncated roster after the newest good one is in the history, but agreements.csv still lists
+    the good roster's agreements (snapshots.csv carries each roster's verdict)."""
+    data, reference, overrides = workspace
+    rosters = rosters_from_rows(read_snapshots(data / "data", data / "cache").to_dict("records"))
+    truncated = RosterRows("sheets_20250602_000000", "participating.xlsx", "2025-06-02", "file_name", "participating",
+                           [r[:] for r in rosters[-2].rows[:1]], verdict="suspect")
+    write_history(data / "data", [*rosters, truncated])
+    run_matching(data, str(reference), data / "cache", overrides)
+    agreements = read_dict_csv(data / "agreements.csv")
+    assert len(agreements) == 5
+    assert {r["roster_date"] for r in agreements} == {"2025-06-01"}
 
 
 def test_missing_history_is_a_clear_error(tmp_path, caplog):

@@ -13,7 +13,7 @@ from ice_tracker.publish.run import run_publish
 from tests.publish_factory import write_roster_inputs, write_small_detention
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-PUBLISHED = ("plots", "site", "data/changes.atom", "datapackage.json", "data/state_summary.csv")
+PUBLISHED = ("plots", "site", "data/changes.atom", "data/feeds", "datapackage.json", "data/state_summary.csv")
 
 
 @pytest.fixture
@@ -75,6 +75,24 @@ def test_change_feed_is_valid_atom_with_one_entry_per_change_day(data_dir: Path)
     assert len(ids) == len(set(ids))
     for entry in entries:
         assert entry.find(f"{ATOM}title").text and entry.find(f"{ATOM}updated").text
+
+
+def test_one_feed_per_state_each_entry_a_change_with_its_links(data_dir: Path) -> None:
+    run_publish(data_dir)
+    feeds = sorted(p.name for p in (data_dir / "data" / "feeds").glob("*.atom"))
+    assert feeds == ["AL.atom", "FL.atom"]  # the states with a change in changes.csv
+    root = ElementTree.parse(data_dir / "data" / "feeds" / "FL.atom").getroot()
+    entries = root.findall(f"{ATOM}entry")
+    titles = sorted(e.find(f"{ATOM}title").text for e in entries)
+    assert titles == ["2025-05-20: Miami Police Department (Task Force Model): renamed",
+                      "2025-05-20: Tampa Police Department (Task Force Model): added to the participating list"]
+    tampa = next(e for e in entries if "Tampa" in e.find(f"{ATOM}title").text)
+    links = {link.get("rel"): link.get("href") for link in tampa.findall(f"{ATOM}link")}
+    assert links["alternate"] == "../../sheets/sheets_20250520_151800/participatingAgencies05202025am.xlsx"
+    assert (data_dir / links["alternate"][len("../../"):]).is_file()  # the archived workbook, relative to the feed
+    assert links["related"].startswith("https://www.ice.gov/doclib/287gMOA/Tampa_")
+    content = tampa.find(f"{ATOM}content").text
+    assert "archived copy" in content and "Program model: Task Force Model" in content
 
 
 def test_site_is_offline_plotly_included_once(data_dir: Path) -> None:

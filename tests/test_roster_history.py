@@ -49,9 +49,10 @@ def history(built):
 
 # sha256 of what the per-snapshot files held before the history was kept as intervals, on the 64
 # fixture workbooks: data/roster_history/YYYY-MM.csv concatenated (one header), roster_current.csv
-# and roster_counts.csv's lines sorted (written by the code of commit 3b65789)
-OLD_HISTORY = "0e1c469d797eb12a86a9755349b6569f450e05c1bd88d847bb4f6fd0b70f12e1"
-OLD_CURRENT = "b3d2b92ec5f6d6fd4c42711e6a784588b548334f0b84bcb7e738afc54cb8955e"
+# and roster_counts.csv's lines sorted (written by the code of commit b526d04, the last to write them,
+# with the publication check: current and counts hold good rosters only)
+OLD_HISTORY = "732050c7867e103d394d3f8ccd5102a8521630f424f59b556bcfdfe29538b2d6"
+OLD_CURRENT = "0ddc6df80711c3594635f46a80b9948742046827ce60838a7318558a5817ed71"
 OLD_COUNTS = "0b18d3880073cc95180d5bb6da5afd5d22aa29b9404fc4d3ef7ac377d77a79e2"
 
 
@@ -79,7 +80,11 @@ def test_an_unchanged_agreement_keeps_one_line(built):
     versions = read(data / "roster_history" / "versions.csv")
     assert len(versions) < 23025 / 10
     snapshots = read(data / "roster_history" / "snapshots.csv")
-    assert [s["snapshot"] for s in snapshots] == sorted(s["snapshot"] for s in snapshots) and len(snapshots) == 64
+    # in publication order: by roster date (a roster archived days late, like 05202025pm fetched on the 22nd, sits
+    # on its own date), not by fetch time
+    assert [s["roster_date"] for s in snapshots] == sorted(s["roster_date"] for s in snapshots) and len(snapshots) == 64
+    assert [s["snapshot"] for s in snapshots] != sorted(s["snapshot"] for s in snapshots)
+    assert {s["verdict"] for s in snapshots} == {"good"}
     in_force = {(v["list"], v["agreement_id"], v["occurrence"]) for v in versions if not v["valid_to"]}
     assert set(zip(*(read_versions(data, in_force=True)[c] for c in ("list", "agreement_id", "occurrence")))) == in_force
     newest = read_current(data, built[1] / "cache")
@@ -140,10 +145,20 @@ def test_rename_only_day_has_no_adds_or_removes(built):
     changes = read(built[1] / "data" / "changes.csv")
     day = [c for c in changes if c["list"] == "participating" and c["snapshot"] == "sheets_20250715_151733"]
     kinds = Counter(c["change"] for c in day)
-    assert kinds == {"renamed": 8}
-    renamed = {(c["old"], c["new"]) for c in day}
+    # eight names rewritten = one editorial change; Florida Fish and Wildlife -> Florida Department of
+    # Environmental Protection (one MOA link, similarity 47) is an addition naming a possible rename;
+    # Ellis County's removal is real: missing from the 07-14 and 07-15 rosters (and every later one)
+    assert kinds == {"editorial": 1, "added": 1, "removed": 1}
+    editorial = next(c for c in day if c["change"] == "editorial")
+    assert editorial["old"] == "8 agreements" and editorial["field"] == "agency"
+    added = next(c for c in day if c["change"] == "added")
+    assert added["old"] == "Florida Fish and Wildlife Conservation Commission" and added["possible_rename_of"]
+    assert next(c for c in day if c["change"] == "removed")["agency"] == "Ellis County Sheriff's Office"
+    detail = [c for c in read(built[1] / "data" / "editorial_changes.csv") if c["snapshot"] == "sheets_20250715_151733"]
+    renamed = {(c["old"], c["new"]) for c in detail}
     assert ("Boca Raton Police Department", "Boca Raton Police Services Department") in renamed
     assert ("Idaho State Police", "Idaho State Police Department") in renamed
+    assert len(detail) == 8
 
 
 def test_ids_are_stable_across_all_64(history):
@@ -176,9 +191,15 @@ def test_current_counts_and_changes_agree(built, history):
     assert int(total["agreements"]) == len({r["agreement_id"] for r in current if r["list"] == "participating"})
     changes = read(data / "changes.csv")
     kinds = Counter((c["list"], c["change"]) for c in changes)
-    assert kinds[("participating", "renamed")] >= 15
+    assert kinds[("participating", "renamed")] >= 5 and kinds[("participating", "editorial")] == 2
     assert kinds[("participating", "moved_from_pending")] >= 200
-    assert kinds[("participating", "removed")] == 5
+    # the five real removals, plus four agencies replaced by another signer on the same MOA link
+    # (too weak for a rename: each is an addition naming `possible_rename_of`)
+    removed = [c for c in changes if c["change"] == "removed" and c["list"] == "participating"]
+    assert len(removed) == 9
+    assert all(c["evidence"].startswith("missing from two good rosters since ") for c in removed)
+    possible = {c["possible_rename_of"] for c in changes if c["possible_rename_of"]}
+    assert len(possible) == 4 and possible <= {c["agreement_id"] for c in removed}
 
 
 def test_rerun_is_byte_identical_and_uses_the_cache(built, tmp_path):

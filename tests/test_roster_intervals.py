@@ -108,7 +108,8 @@ def _outputs(data: Path) -> dict[str, str]:
 
 def test_a_day_commits_its_change_and_nothing_else(tmp_path):
     """The real history step on a small archive: a new roster without changes adds one line to
-    snapshots.csv; a roster with one renamed and one added agreement touches only their lines."""
+    snapshots.csv and its publication check's line to roster_checks.csv; a roster with one renamed
+    and one added agreement touches only their lines."""
     rows = _rows(40)
 
     def publish(snapshot: str, rows: list[dict[str, str]]) -> dict[str, str]:
@@ -121,17 +122,18 @@ def test_a_day_commits_its_change_and_nothing_else(tmp_path):
 
     first = publish("sheets_20260105_151500", rows)
     same = publish("sheets_20260106_151500", rows)
-    assert _diff_lines(first, same) == {"roster_history/snapshots.csv": 1}
+    assert _diff_lines(first, same) == {"roster_history/snapshots.csv": 1, "roster_checks.csv": 1}
     rows[10] = {**rows[10], "LAW ENFORCEMENT AGENCY": "Agency 010 Police Dept."}
     rows.insert(20, {**rows[20], "LAW ENFORCEMENT AGENCY": "Newtown Police Department"})
     changed = publish("sheets_20260107_151500", rows)
     diff = _diff_lines(same, changed)
-    assert diff["roster_history/snapshots.csv"] == 1
+    assert diff["roster_history/snapshots.csv"] == diff["roster_checks.csv"] == 1
     assert diff["roster_history/versions.csv"] == 4  # renamed: its line closed (-1 +1) and a new one; added: one
     assert diff["roster_history/positions.csv"] == 1  # the added row's rank; no neighbour moves
-    assert diff["quality.csv"] == 1  # the added row's SIGNED text, parsed (the renamed row keeps its id)
+    assert diff["quality.csv"] == 2  # the added row's SIGNED text, parsed, and its county without a FIPS code
+    # (the renamed row keeps its id, so its issues keep their lines)
     assert set(diff) == {"roster_history/snapshots.csv", "roster_history/versions.csv",
-                         "roster_history/positions.csv", "quality.csv", "changes.csv"}
+                         "roster_history/positions.csv", "quality.csv", "changes.csv", "roster_checks.csv"}
     history = read_snapshots(tmp_path / "data", tmp_path / "cache")
     newest = history[history["snapshot"] == "sheets_20260107_151500"]
     assert list(newest["agency"])[10:12] == ["Agency 010 Police Dept.", "Agency 011 Police Department"]

@@ -104,5 +104,5 @@ def test_override_files_are_well_formed():
     for fix in fixes:
         assert fix.column in {"county", "type"}, fix
         assert not fix.state or fix.state in VOCAB.states, fix
-    assert set(VOCAB.state_aliases.values()) <= set(VOCAB.states)
+    assert set(VOCAB.state_table.aliases.values()) <= set(VOCAB.states)
     assert len(VOCAB.states) == 56  # 50 states, DC, 5 territories

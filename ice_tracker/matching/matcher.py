@@ -81,6 +81,7 @@ class Match:
     review_reason: str = ""
     kind: str = ""
     candidates: list[Candidate] = field(default_factory=list)  # best first, distinct agencies
+    note: str = ""  # the hand note behind an override or alias ("created January 2025 ...")
 
     @property
     def runner_up(self) -> Candidate | None:
@@ -118,12 +119,14 @@ def _candidate(ref: Reference, i: int, score: float) -> Candidate:
 
 def _override_match(query: Query, override: Override, ref: Reference) -> Match | None:
     if override.agency_id is None:
-        return Match(query, None, None, "override", False, f"override: {override.note or 'no CSLLEA agency'}")
+        return Match(query, None, None, "override", False, f"override: {override.note or 'no CSLLEA agency'}",
+                     note=override.note)
     if override.agency_id not in ref.id_index:
         log.error("override line %d: agency_id %s is not in CSLLEA; ignored", override.line, override.agency_id)
         return None
     i = ref.id_index[override.agency_id]
-    return Match(query, override.agency_id, 100.0, "override", False, "", candidates=[_candidate(ref, i, 100.0)])
+    return Match(query, override.agency_id, 100.0, "override", False, "", candidates=[_candidate(ref, i, 100.0)],
+                 note=override.note)
 
 
 def _alias_target(alias: Alias, postal: str, ref: Reference) -> int | None:
@@ -280,7 +283,7 @@ def match_agencies(queries: Iterable[Query], ref: Reference, overrides: dict[tup
             target = _alias_target(aliases[key], postal, ref)
             if target is not None:
                 results[n] = Match(query, ref.ids[target], 100.0, "alias", False, "", kind,
-                                   [_candidate(ref, target, 100.0)])
+                                   [_candidate(ref, target, 100.0)], note=aliases[key].note)
                 continue
         pending.setdefault(postal, []).append(n)
     for postal, members in sorted(pending.items()):

@@ -4,7 +4,8 @@ ICE's roster and CSLLEA spell the same agency differently ("Sheriff's Office" / 
 DEPARTMENT", "Parish" / "County", "Ft." / "FORT", curly apostrophes, typos). Matching compares
 *core* names (the place or body, generic words removed) and only between compatible *kinds*, so a
 county jail can never borrow the sheriff's identity. The token rewrites and the kind phrases are
-data files beside this module (`data/name_tokens.csv`, `data/agency_kinds.csv`).
+the package's agency-word table (`ice_tracker/data/agency_words.csv`, the `matching`/`both` rows)
+and `data/agency_kinds.csv` beside this module.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import unicodedata
 from functools import lru_cache
 from importlib import resources
 
-from rapidfuzz import fuzz, process
+from ice_tracker.states import load_state_table
 
 # Words that say what sort of body an agency is, not which one: dropped from core names.
 GENERIC_WORDS = frozenset({
@@ -57,7 +58,11 @@ def _data_rows(name: str) -> list[dict[str, str]]:
 
 @lru_cache(maxsize=1)
 def token_rewrites() -> dict[str, str]:
-    return {row["from"]: row["to"] for row in _data_rows("name_tokens.csv")}
+    """Abbreviations and typos → one spelling: the `matching`/`both` rows of the package's one
+    agency-word table (ice_tracker/data/agency_words.csv, shared with the roster's agreement ids)."""
+    text = resources.files("ice_tracker").joinpath("data/agency_words.csv").read_text("utf-8")
+    return {row["word"]: row["replacement"] for row in csv.DictReader(text.splitlines())
+            if row["kind"] == "abbreviation" and row["used_for"] in ("matching", "both")}
 
 
 @lru_cache(maxsize=1)
@@ -67,10 +72,9 @@ def kind_phrases() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple((row["kind"], re.compile(rf"\b{re.escape(row['phrase'])}\b")) for row in rows)
 
 
-@lru_cache(maxsize=1)
 def state_table() -> dict[str, str]:
-    """Full upper-case state name → postal code."""
-    return {row["state"]: row["postal"] for row in _data_rows("us_states.csv")}
+    """Full upper-case state name → postal code (the package's one table, ice_tracker/states.py)."""
+    return load_state_table().codes
 
 
 @lru_cache(maxsize=1)
@@ -84,21 +88,10 @@ def agency_type_code_for(label: str) -> int | None:
     return type_codes().get(label)
 
 
-@lru_cache(maxsize=4096)
 def normalise_state(raw: str | None) -> str | None:
-    """Canonical full state name from roster spellings ('UTAHJ', 'AlABAMA', 'fl'); None if unknown."""
-    text = re.sub(r"[^A-Z ]+", " ", str(raw or "").upper())
-    text = re.sub(r"\s+", " ", text).strip()
-    if not text:
-        return None
-    table = state_table()
-    if text in table:
-        return text
-    by_postal = {postal: name for name, postal in table.items()}
-    if text in by_postal:
-        return by_postal[text]
-    found = process.extractOne(text, list(table), scorer=fuzz.ratio, score_cutoff=85)
-    return found[0] if found else None
+    """Canonical full state name from roster spellings ('UTAHJ', 'AlABAMA', 'fl', 'Washington, D.C.');
+    None if unknown. The same normaliser as the roster's (ice_tracker/states.py)."""
+    return load_state_table().name(raw)
 
 
 def state_postal(state: str | None) -> str | None:
@@ -188,5 +181,5 @@ def roster_key(state: str | None, agency: str | None) -> tuple[str, str]:
 
 def clear_caches() -> None:
     """Forget memoised names (benchmarks time cold runs; long-lived processes may free memory)."""
-    for cached in (clean_name, core_name, name_kind, clean_county, normalise_state):
+    for cached in (clean_name, core_name, name_kind, clean_county):
         cached.cache_clear()

@@ -1,4 +1,5 @@
-"""From roster history to the published match files: agreements.csv, agency_matches.csv, match_review.csv.
+"""From roster history to the published match files: agreements.csv (the agreements in force, see
+agreements.py), agency_matches.csv, match_review.csv.
 
 All three are written through `fileio` (atomic, byte-identical on unchanged input): rows sorted,
 scores with one decimal, counts and money as integers, nothing that depends on the clock.
@@ -14,10 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ice_tracker.fileio import write_dict_csv
+from ice_tracker.fileio import read_dict_csv, write_dict_csv
+from ice_tracker.matching import agreements
 from ice_tracker.matching.aliases import Override
 from ice_tracker.matching.matcher import Match, Query, canonical_state
-from ice_tracker.roster.history_files import SNAPSHOTS, history_present, read_snapshots
+from ice_tracker.roster.history_files import (SNAPSHOTS, history_present, newest_good, read_snapshots,
+                                             suspect_rosters)
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +28,6 @@ AGREEMENTS = Path("agreements.csv")
 MATCHES = Path("data/agency_matches.csv")
 REVIEW = Path("data/match_review.csv")
 
-AGREEMENT_COLUMNS = [
-    "date", "snapshot", "list", "state", "county", "agency", "type", "support_type", "signed",
-    "agency_id", "ori", "population_policed", "operating_budget", "zip", "agency_type",
-    "match_score", "match_method", "needs_review",
-]
 MATCH_COLUMNS = [
     "state", "agency", "county", "roster_type", "roster_rows", "kind", "agency_id", "csllea_name", "ori",
     "agency_type", "match_score", "match_method", "runner_up_id", "runner_up_name", "runner_up_score",
@@ -156,36 +154,18 @@ def review_rows(matches: list[Match], reference: pd.DataFrame) -> list[dict[str,
     return sorted(out, key=lambda r: (r["state"], r["agency"]))
 
 
-def agreement_rows(rows: list[dict[str, str]], matches: list[Match], reference: pd.DataFrame) -> list[dict[str, str]]:
-    """Every roster row of every snapshot, with its agency's match and CSLLEA facts."""
-    by_key = {(m.query.state, m.query.agency): m for m in matches}
-    out = []
-    for row in rows:
-        state, agency = row_key(row)
-        m = by_key.get((state, agency))
-        ref = _reference_fields(m.agency_id if m else None, reference)
-        out.append({
-            "date": row.get("roster_date", ""), "snapshot": row.get("snapshot", ""), "list": row.get("list", ""),
-            "state": state, "county": row.get("county", ""), "agency": row.get("agency", ""),
-            "type": row.get("type", ""), "support_type": row.get("support_type", ""), "signed": row.get("signed", ""),
-            "agency_id": (m.agency_id or "") if m else "", "ori": ref["ori"],
-            "population_policed": ref["population_policed"], "operating_budget": ref["operating_budget"],
-            "zip": ref["zip"], "agency_type": ref["agency_type"],
-            "match_score": _score(m.match_score) if m else "", "match_method": m.match_method if m else "none",
-            "needs_review": _flag(m.needs_review) if m else "true",
-            "_order": _row_number(row.get("row_number")),
-        })
-    out.sort(key=lambda r: (r["date"], r["snapshot"], r["list"], r["_order"], r["state"], r["agency"]))
-    for r in out:
-        del r["_order"]
-    return out
-
-
-def _row_number(value: str | None) -> int:
-    try:
-        return int(float(value or 0))
-    except ValueError:
-        return 0
+def in_force(data_dir: Path, rows: list[dict[str, str]], matches: list[Match], indexed: pd.DataFrame) -> list[dict]:
+    """agreements.csv's rows: the newest good roster of each list (`rows`: the whole history, see
+    read_roster_history), with dates from the history and changes, PDF paths from the manifest (every
+    input written by the roster history and the scrape)."""
+    out_dir = Path(data_dir) / "data"
+    suspect = suspect_rosters(out_dir)
+    newest = {(s["snapshot"], s["file"]) for s in newest_good(out_dir).values()}
+    current = [r for r in rows if (r.get("snapshot", ""), r.get("file", "")) in newest]
+    return agreements.agreement_rows(
+        current, matches, indexed,
+        agreements.first_seen(rows, suspect), agreements.last_changed(read_dict_csv(out_dir / "changes.csv")),
+        agreements.archived_paths(read_dict_csv(Path(data_dir) / "manifest.csv")), _reference_fields)
 
 
 def write_outputs(data_dir: Path, rows: list[dict[str, str]], matches: list[Match],
@@ -195,7 +175,7 @@ def write_outputs(data_dir: Path, rows: list[dict[str, str]], matches: list[Matc
     counts = Counter(row_key(r) for r in rows)
     changed = []
     for rel, header, content in (
-        (AGREEMENTS, AGREEMENT_COLUMNS, agreement_rows(rows, matches, indexed)),
+        (AGREEMENTS, agreements.AGREEMENT_COLUMNS, in_force(data_dir, rows, matches, indexed)),
         (MATCHES, MATCH_COLUMNS, match_rows(matches, indexed, counts)),
         (REVIEW, REVIEW_COLUMNS, review_rows(matches, indexed)),
     ):

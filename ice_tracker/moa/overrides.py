@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from ice_tracker.fileio import read_dict_csv
+from ice_tracker.models import MODEL_NAMES
 
 log = logging.getLogger(__name__)
 
 FILE_NAME = "moa_fields.csv"
 COLUMNS = ["sha256", "file", "field", "value", "note"]
-MODELS = {"JEM", "TFM", "WSO"}
+MODELS = set(MODEL_NAMES)  # model codes (ice_tracker/data/program_models.csv)
 FIELDS = ("model", "lea_name", "lea_signed", "ice_signed")  # the fields with a `<field>_source` column
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 

@@ -49,6 +49,9 @@ def roster_sections(changes: pd.DataFrame | None) -> dict[str, list[tuple[str, l
             else:
                 lines = [_agency(r) for _, r in rows.iterrows()]
             days[day].append((f"{list_name.capitalize()} list: {len(rows)} {LABELS[change]}", lines))
+        for _, r in group[group["change"] == "editorial"].iterrows():  # one batch rewrite of the sheet
+            days[day].append((f"{list_name.capitalize()} list: editorial rewrite of {r['old']} ({r['field']})",
+                              [r["new"], r["evidence"]]))
         changed = group[group["change"] == "changed"]
         if len(changed):
             fields = ", ".join(f"{f} ×{n}" for f, n in changed["field"].value_counts().sort_index().items())

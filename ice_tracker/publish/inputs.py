@@ -86,8 +86,8 @@ class Inputs:
 SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
     "changes": (CHANGES, ("list", "roster_date", "change", "agreement_id", "state", "agency", "support_type",
                           "field", "old", "new")),
-    "agreements": (AGREEMENTS, ("snapshot", "state", "agency", "agency_id", "ori", "population_policed",
-                                "operating_budget", "zip", "agency_type")),
+    "agreements": (AGREEMENTS, ("agreement_id", "moa_url", "snapshot", "state", "agency", "agency_id", "ori",
+                                "population_policed", "operating_budget", "zip", "agency_type")),
     "matches": (MATCHES, ("state", "agency", "agency_id", "csllea_name", "match_method", "needs_review")),
     "manifest": (MANIFEST, ("path", "kind", "source_url", "fetched_at", "state", "agency")),
     "moa_metadata": (MOA_METADATA, ("sha256", "paths")),

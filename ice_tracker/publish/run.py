@@ -1,7 +1,8 @@
 """`run_publish(data_dir)`: every publish output from what the data dir holds, for the daily job and the CLI.
 
 Outputs (paths relative to the data dir): `data/state_summary.csv`, `plots/*.png`, `data/changes.atom`,
-`datapackage.json` and `site/`. Each appears when its inputs exist; nothing is ever deleted. An
+`data/feeds/<ST>.atom` (one per state), `datapackage.json` and `site/`. Each appears when its inputs
+exist; nothing archived is ever deleted (a state feed with no change left is derived and removed). An
 unusable input is recorded in the summary's `errors` and the rest is still published.
 """
 
@@ -18,6 +19,7 @@ from ice_tracker.publish.datapackage import build_datapackage
 from ice_tracker.publish.inputs import load_inputs
 from ice_tracker.publish.plots import render_plots, write_plots
 from ice_tracker.publish.site import build_site, write_site
+from ice_tracker.publish.state_feeds import build_state_feeds, write_state_feeds
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ def run_publish(data_dir: Path, roster_cache: Path | None = None) -> dict[str, A
     feed = build_feed(inputs.changes, inputs.manifest)
     if feed is not None and atomic_write_bytes(data_dir / FEED, feed):
         changed.append(FEED)
+    changed += write_state_feeds(build_state_feeds(inputs.changes, inputs.agreements, inputs.manifest), data_dir)
 
     package, problems = build_datapackage(data_dir)
     for problem in problems:

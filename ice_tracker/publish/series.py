@@ -12,11 +12,10 @@ from pathlib import PurePosixPath
 
 import pandas as pd
 
+from ice_tracker.models import MODEL_CODES, MODELS  # noqa: F401  (the one list of program models)
 from ice_tracker.publish.inputs import Inputs
 
 ALL = "ALL"
-MODELS = ("Jail Enforcement Model", "Task Force Model", "Warrant Service Officer")
-MODEL_CODES = {"Jail Enforcement Model": "JEM", "Task Force Model": "TFM", "Warrant Service Officer": "WSO"}
 PDF_KINDS = ("moa", "addendum")
 
 

@@ -24,6 +24,7 @@ class ArchivedWorkbook:
     list: str  # participating / pending / ""
     fetched: datetime | None
     sha256: str
+    sequence: int = 0  # place in the archive's order: the manifest row (appended as files arrive)
 
 
 def _parse_time(text: str) -> datetime | None:
@@ -39,11 +40,13 @@ def _parse_time(text: str) -> datetime | None:
 
 def find_workbooks(data_dir: Path) -> list[ArchivedWorkbook]:
     """Every workbook under `sheets/`, sorted by path. The list comes from the manifest's `kind`
-    when present, else from the file name; the fetch time from the folder name, else the manifest."""
+    when present, else from the file name; the fetch time from the folder name, else the manifest;
+    the archive order from the manifest's row order (files it does not list follow, by path)."""
     root = data_dir / "sheets"
     if not root.is_dir():
         return []
     manifest = {row.get("path", "").strip().lstrip("./"): row for row in read_dict_csv(data_dir / "manifest.csv")}
+    order = {path: index for index, path in enumerate(manifest)}
     found = []
     for path in sorted(root.rglob("*")):
         if not path.is_file() or path.suffix.lower() not in WORKBOOK_SUFFIXES or path.name.startswith(("~$", ".")):
@@ -54,7 +57,8 @@ def find_workbooks(data_dir: Path) -> list[ArchivedWorkbook]:
         if kind not in ("participating", "pending"):
             kind = parse_name(path.name).list
         fetched = snapshot_time(path.parent.name) or _parse_time(entry.get("fetched_at", ""))
-        found.append(ArchivedWorkbook(path, path.parent.name, path.name, kind, fetched, sha256_file(path)))
+        found.append(ArchivedWorkbook(path, path.parent.name, path.name, kind, fetched, sha256_file(path),
+                                      order.get(relative, len(order) + len(found))))
     return found
 
 

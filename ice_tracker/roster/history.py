@@ -2,7 +2,10 @@
 
 Reads `<data_dir>/sheets/*/*.xlsx` and writes, under `<out_dir>` (default `<data_dir>/data`):
 roster_history/{snapshots,versions,positions}.csv and quality.csv (the history as validity
-intervals, see history_files.py and intervals.py) and changes.csv.
+intervals, see history_files.py and intervals.py), changes.csv, editorial_changes.csv and
+roster_checks.csv. Every roster is kept in the history; one that fails the publication check
+(checks.py) is marked suspect in roster_checks.csv, snapshots.csv (`verdict`) and quality.csv, and
+left out of the current roster, the counts and the changes (see history_files.read_current/read_counts).
 
 Incremental by construction. Rosters are processed in publication order; each roster's share of
 every output (a "block") is cached under a key chained from all earlier rosters, the workbook
@@ -30,8 +33,12 @@ from ice_tracker.limits import limit
 from ice_tracker.quarantine import Quarantine
 from ice_tracker.roster.archive import ArchivedWorkbook, find_workbooks
 from ice_tracker.roster.cache import ParseCache, ParsedWorkbook, code_fingerprint, write_cache_file
-from ice_tracker.roster.changes import CHANGE_COLUMNS, PENDING_CHECK, diff_roster, settle_moves
+from ice_tracker.roster.changes import (CHANGE_COLUMNS, PENDING_CHECK, diff_roster, group_editorial, hold_removals,
+                                        settle_moves)
+from ice_tracker.roster.checks import (CHECK_COLUMNS, GOOD, SUSPECT, CheckRules, Profile, check_roster,
+                                       load_check_rules)
 from ice_tracker.roster.filenames import roster_date
+from ice_tracker.roster.fips import UNRESOLVED, county_fips
 from ice_tracker.roster.history_files import TABLES, default_roster_cache_dir, write_tables
 from ice_tracker.roster.intervals import Encoder, RosterRows, roster_ids
 from ice_tracker.roster.ids import IdState, advance, assign_roster
@@ -41,9 +48,10 @@ from ice_tracker.roster.vocab import OVERRIDES_DIR, Vocabulary, load_vocabulary
 from ice_tracker.xlsx import WorkbookError
 
 log = logging.getLogger(__name__)
-OUTPUT_FILES = (*TABLES, "changes.csv")
+OUTPUT_FILES = (*TABLES, "changes.csv", "editorial_changes.csv", "roster_checks.csv")
 DERIVING_MODULES = tuple(f"ice_tracker.roster.{name}" for name in (
-    "archive", "cache", "changes", "counts", "filenames", "history", "ids", "model", "normalise", "rows", "vocab",
+    "archive", "cache", "changes", "checks", "counts", "filenames", "fips", "history", "ids", "intervals", "model",
+    "normalise", "ranks", "rows", "vocab",
 )) + ("ice_tracker.urls", "ice_tracker.xlsx", "ice_tracker.xlsx_guard", "ice_tracker.limits",
       "ice_tracker.sources.ice287g.workbook")
 
@@ -96,6 +104,12 @@ class Block:
     roster_date_source: str = ""
     changes: list[dict] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)  # of the texts, while they are still on disk
+    check: dict = field(default_factory=dict)  # the roster_checks.csv row
+    editorial: list[dict] = field(default_factory=list)  # per-agreement detail of an editorial change
+
+    @property
+    def good(self) -> bool:
+        return self.check.get("verdict", "good") == "good"
 
 
 @dataclass
@@ -108,11 +122,11 @@ class Pending:
     key: str = ""
 
 
-def _chain(previous: str, roster: Roster, vocab: Vocabulary) -> str:
-    identity = [code_fingerprint(*DERIVING_MODULES), vocab.fingerprint, previous, roster.snapshot, roster.file, roster.list,
+def _chain(previous: str, roster: Roster, vocab: Vocabulary, rules: CheckRules) -> str:
+    identity = [code_fingerprint(*DERIVING_MODULES), vocab.fingerprint, rules.fingerprint, previous, roster.snapshot, roster.file, roster.list,
                 roster.sha256, roster.fetched.isoformat() if roster.fetched else "",
                 roster.roster_date.isoformat() if roster.roster_date else "", roster.roster_date_source,
-                roster.part_of_day]
+                roster.part_of_day, roster.sequence]
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
 
 
@@ -219,11 +233,19 @@ def _discover(data_dir: Path) -> tuple[list[Pending], list[dict]]:
     """Archived workbooks as rosters without rows (publication order), and issues of files that
     cannot be rosters."""
     found, orphans = [], []
-    for book in find_workbooks(data_dir):
-        when = roster_date(book.file, book.fetched)
-        roster = Roster(book.snapshot, book.file, book.list, book.sha256, book.fetched, when.value, when.source,
-                        when.part_of_day)
+    latest = None  # the newest fetch time so far in archive order: a clock set back cannot go before it
+    for book in sorted(find_workbooks(data_dir), key=lambda b: b.sequence):
+        fetched = book.fetched
         issues = []
+        if fetched and latest and fetched < latest:
+            fetched = latest
+        latest = fetched or latest
+        when = roster_date(book.file, fetched)
+        roster = Roster(book.snapshot, book.file, book.list, book.sha256, fetched, when.value, when.source,
+                        when.part_of_day, sequence=book.sequence)
+        if fetched != book.fetched:
+            issues.append(quality(roster, 0, "fetched_at", book.fetched.isoformat(), fetched.isoformat(),
+                                  "fetched_before_an_earlier_archived_file"))
         if when.rule:
             issues.append(quality(roster, 0, "file name", book.file, when.value.isoformat() if when.value else "",
                                   when.rule))
@@ -236,8 +258,9 @@ def _discover(data_dir: Path) -> tuple[list[Pending], list[dict]]:
     return found, orphans
 
 
-def _process(item: Pending, parsed: ParsedWorkbook, state: IdState, vocab: Vocabulary) -> Block:
-    """Normalise one roster, give its rows ids, compare it with its list's previous roster."""
+def _process(item: Pending, parsed: ParsedWorkbook, state: IdState, vocab: Vocabulary, rules: CheckRules) -> Block:
+    """Normalise one roster, give its rows ids, check it against its list's last good roster and,
+    when it passes, compare it with that roster."""
     roster = item.roster
     issues = list(item.issues)
     for header in parsed.unknown_headers:
@@ -246,11 +269,27 @@ def _process(item: Pending, parsed: ParsedWorkbook, state: IdState, vocab: Vocab
         issues.append(quality(roster, row_number, column, f"{start}… ({length:,} characters)",
                               f"first {int(limit('cell_chars')):,} characters", "cell_too_long"))
     issues.extend(build_rows(roster, parsed, vocab))
+    issues.extend(quality(roster, row.row_number, "county", row.county, "", UNRESOLVED) for row in roster.rows
+                  if row.county and not county_fips(row.state, row.county))
     old_rows = dict(state.last.get(roster.list, {}))
     previous = state.last_roster.get(roster.list)
     matches = assign_roster(roster, state, vocab)
-    changes = diff_roster(roster, matches, state, vocab, old_rows, previous) if previous else []
-    advance(roster, state)
+    renamed = sum(m.evidence not in ("moved", "possible") for m in matches.values())
+    moved = set(state.last.get("participating", {})) if roster.list == "pending" else set()
+    verdict = check_roster(Profile.of(roster, parsed.columns), roster.list, renamed, state.good.get(roster.list), rules,
+                           moved)
+    changes: list[dict] = []
+    editorial: list[dict] = []
+    if verdict.good:
+        changes = diff_roster(roster, matches, state, vocab, old_rows, previous) if previous else []
+        advance(roster, state)
+        changes = hold_removals(changes, roster, state, old_rows)
+        changes, editorial = group_editorial(changes, int(rules.limit("editorial_min_agreements")))
+        state.good[roster.list] = Profile.of(roster, parsed.columns).to_json()
+    else:  # kept in the history, believed by nothing: the list's state stays at its last good roster
+        state.last[roster.list] = old_rows
+        issues.append(quality(roster, 0, "roster", verdict.decided_by, "suspect",
+                              f"roster_suspect: {'; '.join(verdict.reasons) or verdict.record['note']}"))
     seen: set[str] = set()
     for row in roster.rows:
         if row.agreement_id in seen:
@@ -263,7 +302,7 @@ def _process(item: Pending, parsed: ParsedWorkbook, state: IdState, vocab: Vocab
         ids=sorted(seen), history=_history_text(roster),
         quality=_rows_text([q[c] for c in QUALITY_COLUMNS] for q in issues), quality_count=len(issues),
         roster_date=roster.roster_date.isoformat() if roster.roster_date else "",
-        roster_date_source=roster.roster_date_source, changes=changes,
+        roster_date_source=roster.roster_date_source, changes=changes, check=verdict.record, editorial=editorial,
     )
 
 
@@ -275,13 +314,14 @@ def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path |
     cache_dir = Path(cache_dir) if cache_dir else default_roster_cache_dir()
     parse_cache, store = ParseCache(cache_dir, Quarantine(data_dir)), BlockStore(cache_dir)
     vocab = load_vocabulary(overrides_dir)
+    rules = load_check_rules(overrides_dir)
     items, orphans = _discover(data_dir)
 
     blocks: list[Block] = []
     parsed_now: dict[int, ParsedWorkbook] = {}
     key, first_missing = "", None
     for index, item in enumerate(items):
-        item.key = _chain(key, item.roster, vocab)
+        item.key = _chain(key, item.roster, vocab, rules)
         block = store.get(item.key) if first_missing is None else None
         if block is None:
             try:
@@ -309,7 +349,7 @@ def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path |
         for position in range(start, len(readable)):
             index, item = readable[position]
             parsed = parsed_now.get(index) or parse_cache.get(item.book.path, item.book.sha256)
-            blocks[position] = _process(item, parsed, state, vocab)
+            blocks[position] = _process(item, parsed, state, vocab, rules)
             store.put(blocks[position])
             processed += 1
         store.put_state(readable[-1][1].key, state)
@@ -325,6 +365,8 @@ def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path |
         "cache_hits": parse_cache.hits,
         "rosters_processed": processed,
         "quality_issues": sum(b.quality_count for b in blocks) + len(orphans),
+        "suspect_rosters": [f"{b.snapshot}/{b.file}" for b in blocks if not b.good],
+        "newest_suspect": [f"{b.snapshot}/{b.file}" for b in {b.list: b for b in blocks}.values() if not b.good],
         "files_changed": written,
         "newest_changes": _newest_changes(blocks, changes),
     }
@@ -335,7 +377,7 @@ def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path |
 def _settled_changes(blocks: list[Block]) -> list[list[dict]]:
     out = []
     for index, block in enumerate(blocks):
-        following = next((b for b in blocks[index + 1:] if b.list == "participating"), None)
+        following = next((b for b in blocks[index + 1:] if b.list == "participating" and b.good), None)
         records = settle_moves(block.changes, set(following.ids) if following else None)
         out.append([{k: v for k, v in r.items() if k != PENDING_CHECK} for r in records])
     return out
@@ -348,7 +390,9 @@ def _rows_of(text: str) -> list[list[str]]:
 
 def _write_outputs(out_dir: Path, blocks: list[Block], orphans: list[dict], store: BlockStore) -> list[str]:
     """Write every output; returns the names (relative to `out_dir`) written anew or removed. The
-    interval encoder resumes from its state after the rosters it has already seen."""
+    interval encoder resumes from its state after the rosters it has already seen. Every output
+    changes only with a new roster's news: the interval files by the lines that changed, the
+    changes by the changes, roster_checks.csv by one line per new roster."""
     start = HISTORY_COLUMNS.index("row_number")
     keys = [b.key for b in blocks]
     ids = roster_ids((b.snapshot, b.file, b.roster_date, b.roster_date_source, b.list) for b in blocks)
@@ -357,16 +401,22 @@ def _write_outputs(out_dir: Path, blocks: list[Block], orphans: list[dict], stor
         store.load_texts(block)
         quality_rows = [q[2:] for q in _rows_of(block.quality)]
         encoder.add(RosterRows(block.snapshot, block.file, block.roster_date, block.roster_date_source, block.list,
-                               [row[start:] for row in _rows_of(block.history)], quality_rows), rid)
+                               [row[start:] for row in _rows_of(block.history)], quality_rows,
+                               GOOD if block.good else SUSPECT), rid)
     if done < len(blocks):
         store.put_encoder(keys, ids, encoder)
     orphan_rows = [[str(q[c]) for c in QUALITY_COLUMNS] for q in orphans]
     out_dir.mkdir(parents=True, exist_ok=True)
     written = write_tables(out_dir, encoder.tables(orphan_rows))
     changes = [r for records in _settled_changes(blocks) for r in records]
-    text = csv_text(CHANGE_COLUMNS, []) + _rows_text([r[c] for c in CHANGE_COLUMNS] for r in changes)
-    if atomic_write_text(out_dir / "changes.csv", text):
-        written.append("changes.csv")
+    texts = {
+        "changes.csv": csv_text(CHANGE_COLUMNS, []) + _rows_text([r[c] for c in CHANGE_COLUMNS] for r in changes),
+        "editorial_changes.csv": csv_text(CHANGE_COLUMNS, []) + _rows_text(
+            [r.get(c, "") for c in CHANGE_COLUMNS] for b in blocks for r in b.editorial),
+        "roster_checks.csv": csv_text(CHECK_COLUMNS, []) + _rows_text(
+            [b.check.get(c, "") for c in CHECK_COLUMNS] for b in blocks),
+    }
+    written += [name for name, text in texts.items() if atomic_write_text(out_dir / name, text)]
     return written
 
 
@@ -374,7 +424,7 @@ def _newest_changes(blocks: list[Block], changes: list[list[dict]]) -> dict[str,
     """Per list: the newest roster and the count of each change kind against the one before it."""
     out = {}
     for name in LISTS:
-        mine = [i for i, b in enumerate(blocks) if b.list == name]
+        mine = [i for i, b in enumerate(blocks) if b.list == name and b.good]
         if not mine:
             continue
         newest = blocks[mine[-1]]

@@ -138,21 +138,39 @@ def iter_history_rows(out_dir: Path, cache_dir: Path | None = None) -> Iterator[
         yield from read_snapshots(out_dir, cache_dir).to_dict("records")
 
 
+def _good(snapshot: dict[str, str]) -> bool:
+    """A roster that passed the publication check (files written before the check have no verdict)."""
+    return snapshot.get("verdict", "good") != "suspect"
+
+
+def newest_good(out_dir: Path) -> dict[str, dict[str, str]]:
+    """Per list, the snapshots.csv line of its newest roster that passed the publication check (an am
+    and a pm roster of one day: the later one)."""
+    newest: dict[str, dict[str, str]] = {}
+    for snapshot in read_dict_csv(Path(out_dir) / SNAPSHOTS):  # in publication order
+        if _good(snapshot) and snapshot["list"] in LISTS:
+            newest[snapshot["list"]] = snapshot
+    return newest
+
+
+def suspect_rosters(out_dir: Path) -> set[tuple[str, str]]:
+    """(snapshot, file) of every roster that failed the publication check."""
+    return {(s["snapshot"], s["file"]) for s in read_dict_csv(Path(out_dir) / SNAPSHOTS) if not _good(s)}
+
+
 def read_current(out_dir: Path, cache_dir: Path | None = None) -> pd.DataFrame:
-    """The rows of the newest participating and the newest pending roster, as the workbooks list them."""
+    """The rows of the newest good participating and the newest good pending roster, as the workbooks
+    list them: what the agreements in force and the dashboard are built from."""
     frame = read_snapshots(out_dir, cache_dir)
-    snapshots = read_dict_csv(Path(out_dir) / SNAPSHOTS)
-    parts = []
-    for name in LISTS:
-        mine = [s for s in snapshots if s["list"] == name]
-        if mine:
-            newest = mine[-1]
-            parts.append(frame[(frame["snapshot"] == newest["snapshot"]) & (frame["file"] == newest["file"])])
+    newest = newest_good(out_dir)
+    parts = [frame[(frame["snapshot"] == newest[n]["snapshot"]) & (frame["file"] == newest[n]["file"])]
+             for n in LISTS if n in newest]
     return pd.concat(parts, ignore_index=True) if parts else frame.iloc[0:0]
 
 
 def read_counts(out_dir: Path, cache_dir: Path | None = None) -> pd.DataFrame:
-    """Rows, agreements and agencies per roster × list × model × state (see counts.py), from the history."""
+    """Rows, agreements and agencies per good roster × list × model × state (see counts.py), from the
+    history: a roster that failed the publication check is left out, so no plot dips with it."""
     from ice_tracker.roster.counts import COUNT_COLUMNS, counts_frame
     from ice_tracker.roster.vocab import OVERRIDES_DIR, load_vocabulary
 
@@ -160,13 +178,41 @@ def read_counts(out_dir: Path, cache_dir: Path | None = None) -> pd.DataFrame:
     vocab = load_vocabulary(OVERRIDES_DIR)
     cache_dir = default_roster_cache_dir() if cache_dir is None else cache_dir
     digest = hashlib.sha256(f"{_digest(out_dir)}|{vocab.fingerprint}".encode()).hexdigest()[:24]
-    frame = _cached(cache_dir, "counts", digest, lambda: counts_frame(read_snapshots(out_dir, cache_dir), vocab))
+    suspect = suspect_rosters(out_dir)
+
+    def build() -> pd.DataFrame:
+        history = read_snapshots(out_dir, cache_dir)
+        keep = [(s, f) not in suspect for s, f in zip(history["snapshot"], history["file"])]
+        return counts_frame(history[keep] if suspect else history, vocab)
+
+    frame = _cached(cache_dir, "counts", digest, build)
     return frame[list(COUNT_COLUMNS)]
 
 
 def read_versions(out_dir: Path, in_force: bool = False) -> pd.DataFrame:
-    """The agreement versions (versions.csv, all text); `in_force`: only those without `valid_to`,
-    i.e. every agreement on the newest roster of each list. Far smaller than the per-snapshot table,
-    for readers that need each agreement once."""
-    frame = pd.DataFrame(read_dict_csv(Path(out_dir) / VERSIONS), columns=list(intervals.VERSION_COLUMNS), dtype=str)
-    return frame[frame["valid_to"] == ""].reset_index(drop=True) if in_force else frame
+    """The agreement versions (versions.csv, all text); `in_force`: only those valid on the newest
+    good roster of each list (without `valid_to` unless a suspect roster came after it). Far smaller
+    than the per-snapshot table, for readers that need each agreement once."""
+    out_dir = Path(out_dir)
+    frame = pd.DataFrame(read_dict_csv(out_dir / VERSIONS), columns=list(intervals.VERSION_COLUMNS), dtype=str)
+    if not in_force:
+        return frame
+    snapshots = read_dict_csv(out_dir / SNAPSHOTS)
+    ids = intervals.roster_ids(tuple(s[c] for c in intervals.META) for s in snapshots)
+    position: dict[tuple[str, str], int] = {}  # (list, roster id) -> place among the list's rosters
+    count: dict[str, int] = {}
+    newest: dict[str, int] = {}  # list -> place of its newest good roster
+    for snapshot, rid in zip(snapshots, ids):
+        place = position[(snapshot["list"], rid)] = count.get(snapshot["list"], 0)
+        count[snapshot["list"]] = place + 1
+        if _good(snapshot):
+            newest[snapshot["list"]] = place
+    end = len(snapshots)
+
+    def valid(name: str, start: str, stop: str) -> bool:
+        now = newest.get(name)
+        return now is not None and position.get((name, start), end) <= now < (
+            position.get((name, stop), end) if stop else end)
+
+    keep = [valid(n, a, b) for n, a, b in zip(frame["list"], frame["valid_from"], frame["valid_to"])]
+    return frame[keep].reset_index(drop=True)

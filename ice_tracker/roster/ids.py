@@ -2,11 +2,13 @@
 
 Rosters are walked in publication order. A row's key is (state, model, name key), where the name
 key ignores case, spacing, apostrophe style, punctuation, common abbreviations and a leading
-"City of"/"Town of" (data/agency_words.csv). A known key keeps its id. A new key is matched against
+"City of"/"Town of" (ice_tracker/data/agency_words.csv). A known key keeps its id. A new key is matched against
 the agreements that disappeared from the same list since its previous roster (and, on the
 participating list, against agreements still waiting on the pending list): same state and model,
-and either the same MOA link, the same signed date with a similar name, or a very similar name.
-Best pairs win; everything else gets a new id. The id is `<postal code>-<model>-<hash of the first
+and either the same MOA link or (of the same kind) the same signed date with a similar name
+(similarity >= rename_min_similarity in data/publication_checks.csv), or a very similar name.
+Best pairs win; everything else gets a new id, and a weaker pairing (same state and model, same
+link or similar name, but no more) is only named as `possible_rename_of` on the addition. The id is `<postal code>-<model>-<hash of the first
 name key>`, so it is stable across re-runs and readable at a glance.
 """
 
@@ -19,11 +21,13 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from ice_tracker.roster.checks import limit
 from ice_tracker.roster.model import MODEL_CODES, Roster, Row
 from ice_tracker.roster.vocab import Vocabulary
 
 NAME_THRESHOLD = 90.0  # name similarity alone
-SIGNED_THRESHOLD = 70.0  # with the same signed date
+# with the same signed date or MOA link (data/publication_checks.csv, rename_min_similarity, says why)
+SIGNED_THRESHOLD = limit("rename_min_similarity")
 EVIDENCE_RANK = {"moa_url": 3, "state_fix": 2, "signed": 1, "name": 0}
 APOSTROPHES = re.compile(r"['\u2019\u2018`\u00b4]")
 TRAILING_STATE = re.compile(r",\s*([A-Z]{2})\.?\s*$")
@@ -76,15 +80,16 @@ class Match:
     old_agency: str
     old_state: str
     similarity: float
-    evidence: str  # moa_url / signed / name / state_fix, or "moved" for a pending → participating match
+    evidence: str  # moa_url / signed / name / state_fix, "moved" (pending → participating), "possible" (weak)
+    old_id: str = ""  # for "possible": the agreement the new one may continue (it keeps its own id)
 
 
 def _evidence(old: Row, new: Row, score: float, vocab: Vocabulary) -> str | None:
     if old.state != new.state:  # a corrected state: everything else identical
         same = (old.name_key, old.county, old.signed) == (new.name_key, new.county, new.signed)
         return "state_fix" if same and old.county and old.signed else None
-    if old.moa_url and old.moa_url == new.moa_url:
-        return "moa_url"
+    if old.moa_url and old.moa_url == new.moa_url and score >= SIGNED_THRESHOLD:
+        return "moa_url"  # one agreement PDF: the kind word may change (State Patrol → State Police)
     if not same_kind(old.name_key, new.name_key, vocab.kinds):
         return None
     if old.signed and old.signed == new.signed and score >= SIGNED_THRESHOLD:
@@ -130,6 +135,9 @@ def _candidate_pairs(unresolved: dict[tuple[str, str, str], list[Row]], pool: li
             evidence = _evidence(old, new, score, vocab)
             if evidence is not None:
                 pairs.append((-EVIDENCE_RANK[evidence], -score, key, ident, evidence, old, moved))
+            elif old.state == new.state and not moved and (same_link or score >= SIGNED_THRESHOLD):
+                # weaker: named as `possible_rename_of` on the addition only
+                pairs.append((1, -score, key, ident, "possible", old, moved))  # after every real pair
     return pairs
 
 
@@ -149,6 +157,8 @@ class IdState:
     participated: set[str] = field(default_factory=set)  # ids ever on the participating list
     pended: set[str] = field(default_factory=set)  # ids ever on the pending list
     last_roster: dict[str, dict[str, str]] = field(default_factory=dict)  # list → snapshot/file/roster_date
+    good: dict[str, dict] = field(default_factory=dict)  # list → checks.Profile (JSON) of its last good roster
+    absent: dict[str, dict[str, str]] = field(default_factory=dict)  # list → id → roster date it first went missing
 
     def to_json(self) -> dict:
         def rows(found: dict[str, Row]) -> dict[str, dict]:
@@ -162,6 +172,8 @@ class IdState:
             "participated": sorted(self.participated),
             "pended": sorted(self.pended),
             "last_roster": self.last_roster,
+            "good": self.good,
+            "absent": {name: dict(sorted(found.items())) for name, found in sorted(self.absent.items())},
         }
 
     @classmethod
@@ -177,6 +189,8 @@ class IdState:
             participated=set(data["participated"]),
             pended=set(data["pended"]),
             last_roster=data["last_roster"],
+            good=data.get("good", {}),
+            absent=data.get("absent", {}),
         )
 
 
@@ -210,8 +224,12 @@ def assign_roster(roster: Roster, state: IdState, vocab: Vocabulary) -> dict[str
     matches: dict[str, Match] = {}
     pairs = _candidate_pairs(unresolved, pool, vocab)
     pairs.sort(key=lambda p: p[:4])
+    possible: dict[tuple[str, str, str], Match] = {}
     for _, negative_score, key, ident, evidence, old, moved in pairs:
         if key not in unresolved or ident in here:
+            continue
+        if evidence == "possible":  # too weak to keep the id: named on the addition, decided by a person
+            possible.setdefault(key, Match(old.agency, old.state, -negative_score, evidence, ident))
             continue
         state.registry[key] = ident
         here[ident] = key
@@ -224,6 +242,8 @@ def assign_roster(roster: Roster, state: IdState, vocab: Vocabulary) -> dict[str
         state.registry[key] = ident
         for row in rows:
             row.agreement_id = ident
+        if key in possible:
+            matches[ident] = possible[key]
     current: dict[str, Row] = {}
     for row in roster.rows:
         current.setdefault(row.agreement_id, row)

@@ -29,7 +29,7 @@ FIELDS = HISTORY_COLUMNS[HISTORY_COLUMNS.index("row_number") + 1:HISTORY_COLUMNS
 META = ("snapshot", "file", "roster_date", "roster_date_source", "list")
 KEY = ("list", "agreement_id", "occurrence")
 SPAN = ("valid_from", "valid_from_date", "valid_to", "valid_to_date")
-SNAPSHOT_COLUMNS = (*META, "rows")
+SNAPSHOT_COLUMNS = (*META, "rows", "verdict")  # verdict: the publication check's (checks.py)
 VERSION_COLUMNS = (*KEY, *FIELDS, *SPAN)
 POSITION_COLUMNS = (*KEY, "rank", "row_step", *SPAN)
 QUALITY_COLUMNS = (*KEY, "file", "column", "raw", "fixed", "rule", *SPAN)
@@ -42,7 +42,8 @@ class HistoryCorrupt(ValueError):
 @dataclass
 class RosterRows:
     """One roster as the history step saw it: its metadata, its rows (HISTORY_COLUMNS from
-    `row_number` on, as text) and its quality issues (row, column, raw, fixed, rule)."""
+    `row_number` on, as text), its quality issues (row, column, raw, fixed, rule) and the
+    publication check's verdict (good / suspect)."""
 
     snapshot: str
     file: str
@@ -51,6 +52,7 @@ class RosterRows:
     list: str
     rows: list[Sequence[str]] = field(default_factory=list)
     quality: list[Sequence[str]] = field(default_factory=list)
+    verdict: str = "good"
 
     def meta(self) -> tuple[str, ...]:
         return (self.snapshot, self.file, self.roster_date, self.roster_date_source, self.list)
@@ -97,7 +99,7 @@ class Encoder:
         closed = self.closed.setdefault(name, {t: [] for t in self.TABLES})
         index = self.count.get(name, 0)
         self.count[name] = index + 1
-        self.snapshots.append((*roster.meta(), str(len(roster.rows))))
+        self.snapshots.append((*roster.meta(), str(len(roster.rows)), roster.verdict))
         self.ids.append(rid)
         keys = row_keys(roster.rows)
         ranks = place(keys, {key: run[0][0] for key, run in open_["p"].items()})

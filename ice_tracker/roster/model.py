@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from operator import attrgetter
 
+from ice_tracker.models import MODEL_CODES  # noqa: F401  (re-exported: the roster's name for the one list)
+from ice_tracker.roster.filenames import PART_RANK
+
 HISTORY_COLUMNS = (
     "snapshot", "file", "roster_date", "roster_date_source", "list", "row_number",
     "state", "state_raw", "agency", "county", "county_raw", "type",
@@ -13,7 +16,6 @@ HISTORY_COLUMNS = (
 )
 QUALITY_COLUMNS = ("snapshot", "file", "row", "column", "raw", "fixed", "rule")
 LISTS = ("participating", "pending")
-MODEL_CODES = {"Jail Enforcement Model": "JEM", "Task Force Model": "TFM", "Warrant Service Officer": "WSO"}
 
 
 @dataclass(slots=True)
@@ -61,15 +63,19 @@ class Roster:
     roster_date_source: str
     part_of_day: str
     rows: list[Row] = field(default_factory=list)
+    sequence: int = 0  # archive order (archive.ArchivedWorkbook.sequence)
 
     @property
     def label(self) -> str:
         return f"{self.snapshot}/{self.file}"
 
     def order_key(self) -> tuple:
-        """Publication order: fetch time first (what the page showed when), then the name's date."""
+        """Publication order: the roster's own date and part of day, then the archive's order; the
+        fetch time only breaks ties. Never the clock first: a clock set back once made a republished
+        roster "older" than the one before it, and 24 additions were announced as 24 removals."""
         fetched = self.fetched.isoformat() if self.fetched else ""
-        return (fetched, self.roster_date or date.min, self.part_of_day, self.list, self.file)
+        return (self.roster_date or date.min, PART_RANK.get(self.part_of_day, 0), self.list, self.sequence, fetched,
+                self.file)
 
 
 def quality(roster: Roster, row: int, column: str, raw: str, fixed: str, rule: str) -> dict[str, object]:

@@ -11,20 +11,15 @@ import re
 from datetime import date, timedelta
 from functools import lru_cache
 
-from rapidfuzz import fuzz, process
 
+from ice_tracker.models import MODEL_NAMES
 from ice_tracker.roster.vocab import Vocabulary
 
-SUPPORT_TYPES = {
-    "JEM": "Jail Enforcement Model",
-    "TFM": "Task Force Model",
-    "WSO": "Warrant Service Officer",
-}
+SUPPORT_TYPES = MODEL_NAMES  # code → full name (ice_tracker/data/program_models.csv)
 SUPPORT_ALIASES = {"JEM": "JEM", "TFM": "TFM", "TF": "TFM", "WSO": "WSO", "JAIL": "JEM", "TASK": "TFM", "WARRANT": "WSO"}
 MISSING_MARKERS = {"N/A", "NA", "#N/A", "#NA", "NONE", "NULL", "-", "--", "TBD", "UNKNOWN"}
 FIRST_MOA_YEAR = 1996  # 287(g) was created by IIRIRA in 1996; no agreement can be older
 EXCEL_EPOCH = date(1899, 12, 30)
-STATE_FUZZY_CUTOFF = 80.0
 
 Result = tuple[str, list[str]]
 
@@ -34,25 +29,9 @@ def clean_text(raw: object) -> str:
     return str(raw if raw is not None else "").replace("\xa0", " ").strip()
 
 
-@lru_cache(maxsize=4096)
 def normalise_state(raw: str, vocab: Vocabulary) -> Result:
-    text = re.sub(r"\s+", " ", clean_text(raw)).upper()
-    if not text:
-        return "", ["state_missing"]
-    if text in vocab.states:
-        return text, ([] if text == clean_text(raw) else ["state_case"])
-    if text in vocab.state_aliases:
-        return vocab.state_aliases[text], ["state_override"]
-    by_code = {code: name for name, code in vocab.states.items()}
-    if text in by_code:
-        return by_code[text], ["state_code"]
-    letters = re.sub(r"[^A-Z ]", "", text).strip()
-    if letters in vocab.states:
-        return letters, ["state_punctuation"]
-    best = process.extract(letters, list(vocab.states), scorer=fuzz.ratio, limit=2)
-    if best and best[0][1] >= STATE_FUZZY_CUTOFF and (len(best) == 1 or best[0][1] - best[1][1] >= 10):
-        return best[0][0], ["state_fuzzy"]
-    return "", ["state_unknown"]
+    """The package's one state normaliser (ice_tracker/states.py), with the rule for quality.csv."""
+    return vocab.state_table.normalise(raw)
 
 
 def normalise_support_type(raw: str) -> Result:

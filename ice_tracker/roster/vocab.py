@@ -1,9 +1,11 @@
 """Reference lists and hand corrections, read from data files so a reviewer sees every rule in a diff.
 
-- package data `data/us_states.csv` (50 states, DC, territories) and `data/agency_words.csv`
-  (abbreviations, prefixes and generic words used to compare agency names);
-- `overrides/states.csv` (state spellings → canonical name) and `overrides/roster_fixes.csv`
-  (column, raw value, optional state/agency condition → fixed value), editable by hand.
+- the package's one state table (`ice_tracker/states.py`: `ice_tracker/data/us_states.csv`, its
+  reference spellings and `overrides/states.csv`) and the agency words (abbreviations,
+  prefixes and generic words used to compare agency names; the rows marked `ids` or `both` of the
+  package's one agency-word table, `ice_tracker/data/agency_words.csv`, shared with matching);
+- `overrides/roster_fixes.csv` (column, raw value, optional state/agency condition → fixed value),
+  editable by hand.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from ice_tracker.config import OVERRIDES_DIR
+from ice_tracker.states import StateTable, load_state_table
 
-PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+AGENCY_WORDS = Path(__file__).resolve().parents[1] / "data" / "agency_words.csv"  # shared with matching
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -40,7 +43,7 @@ class Fix:
 @dataclass(eq=False)  # hashed by identity: one instance per set of rule files, used as a cache key
 class Vocabulary:
     states: dict[str, str]  # canonical upper-case name → postal code
-    state_aliases: dict[str, str]  # upper-case alias → canonical name
+    state_table: StateTable
     abbreviations: dict[str, str]
     prefixes: tuple[tuple[str, ...], ...]
     generic: frozenset[str]
@@ -63,27 +66,23 @@ class Vocabulary:
 
 
 def load_vocabulary(overrides_dir: Path = OVERRIDES_DIR) -> Vocabulary:
-    paths = [PACKAGE_DATA / "us_states.csv", PACKAGE_DATA / "agency_words.csv",
-             overrides_dir / "states.csv", overrides_dir / "roster_fixes.csv"]
-    return _load(tuple(str(p) for p in paths))
+    paths = [AGENCY_WORDS, overrides_dir / "roster_fixes.csv"]
+    return _load(tuple(str(p) for p in paths), load_state_table(overrides_dir))
 
 
 @lru_cache(maxsize=4)
-def _load(paths: tuple[str, ...]) -> Vocabulary:
-    states_path, words_path, aliases_path, fixes_path = map(Path, paths)
-    digest = hashlib.sha256()
-    for path in (states_path, words_path, aliases_path, fixes_path):
+def _load(paths: tuple[str, ...], state_table: StateTable) -> Vocabulary:
+    words_path, fixes_path = map(Path, paths)
+    digest = hashlib.sha256(state_table.fingerprint.encode())
+    for path in (words_path, fixes_path):
         digest.update(path.read_bytes() if path.is_file() else b"-")
-    states = {row["state"].strip(): row["code"].strip() for row in _rows(states_path)}
-    aliases = {row["raw"].strip().upper(): row["state"].strip() for row in _rows(aliases_path) if row["raw"].strip()}
-    unknown = sorted(v for v in aliases.values() if v not in states)
-    if unknown:
-        raise ValueError(f"{aliases_path}: aliases point to unknown states {unknown}")
     abbreviations: dict[str, str] = {}
     prefixes: list[tuple[str, ...]] = []
     generic: set[str] = set()
     kinds: set[str] = set()
     for row in _rows(words_path):
+        if row["used_for"].strip() not in ("ids", "both"):
+            continue
         kind, word = row["kind"].strip(), row["word"].strip().upper()
         if kind == "abbreviation":
             abbreviations[word] = row["replacement"].strip().upper()
@@ -100,4 +99,4 @@ def _load(paths: tuple[str, ...]) -> Vocabulary:
         fixes.setdefault((fix.column, fix.raw), []).append(fix)
     for rules in fixes.values():  # the most specific rule wins
         rules.sort(key=lambda f: (not f.agency, not f.state))
-    return Vocabulary(states, aliases, abbreviations, tuple(prefixes), frozenset(generic), frozenset(kinds), fixes, digest.hexdigest())
+    return Vocabulary(state_table.codes, state_table, abbreviations, tuple(prefixes), frozenset(generic), frozenset(kinds), fixes, digest.hexdigest())
