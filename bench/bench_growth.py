@@ -9,15 +9,17 @@ pending roster; two rosters a day (am and pm, both lists, each a new workbook wr
 date / county / MOA link), about one day in three without any. Each day runs the real
 `python -m ice_tracker history`, `git add -A`, `git commit` and `git gc`, in three repositories
 fed the same workbooks:
-- intervals: this code's committed history (data/roster_history/*.csv, quality, current, changes);
+- intervals: this code's committed history (data/roster_history/*.csv, quality, changes, editorial
+  changes, roster checks);
 - per-snapshot: the layout it replaced (data/roster_history/YYYY-MM.csv with every row of every
   snapshot, roster_current.csv and roster_counts.csv per snapshot), its files rendered from the same
-  rosters (tests prove those are byte-identical to the old writer's), plus changes.csv;
+  rosters (tests prove those are byte-identical to the old writer's), plus the same changes.csv,
+  editorial_changes.csv and roster_checks.csv;
 - workbooks only: the cost of the archive itself, subtracted from both.
 Printed per day: changed agreements, lines changed (added + deleted) in tracked CSVs, which derived
 files changed, and .git growth after `git gc` beyond the workbooks. Targets (issue): derived files
-change only on change days (a no-change day adds one snapshots.csv line per new workbook, nothing
-else); <= 100 changed CSV lines per 20 changed agreements; <= 1 MB of .git growth a day beyond the
+change only on change days (a no-change day adds one snapshots.csv and one roster_checks.csv line
+per new workbook, nothing else); <= 100 changed CSV lines per 20 changed agreements; <= 1 MB of .git growth a day beyond the
 workbooks. With CI=true the default is a short run (10 days x 500 agreements).
 """
 
@@ -47,6 +49,7 @@ DEFAULT_FIXTURES = Path(os.environ.get("ICE_TRACKER_FIXTURES", REPO.parent / "sh
 SOURCE = "sheets_20250719_151637"  # the newest fixture snapshot: 832 participating, 26 pending rows
 HEADER = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED", "MOA", "ADDENDUM"]
 START = date(2026, 8, 3)
+PER_ROSTER = ("data/roster_history/snapshots.csv", "data/roster_checks.csv")  # one line per new workbook each
 GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid", "GIT_COMMITTER_NAME": "bench",
            "GIT_COMMITTER_EMAIL": "bench@example.invalid"}
 
@@ -188,7 +191,8 @@ class OldLayout:
                           csv_text(HISTORY_COLUMNS, read_current(new_data, cache).itertuples(index=False)))
         self.counts += list(counts_frame(fresh, load_vocabulary()).itertuples(index=False))
         atomic_write_text(self.data / "roster_counts.csv", csv_text(COUNT_COLUMNS, self.counts))
-        shutil.copyfile(new_data / "changes.csv", self.data / "changes.csv")
+        for name in ("changes.csv", "editorial_changes.csv", "roster_checks.csv"):
+            shutil.copyfile(new_data / name, self.data / name)
 
 
 def run_history(data_dir: Path, cache: Path) -> float:
@@ -257,7 +261,7 @@ def main() -> int:
         beyond = grown["intervals"] - grown["workbooks"]
         beyond_old = grown["per-snapshot"] - grown["workbooks"]
         new_lines = sum(lines["intervals"].values())
-        news = sum(v for k, v in lines["intervals"].items() if not k.endswith("snapshots.csv"))
+        news = sum(v for k, v in lines["intervals"].items() if k not in PER_ROSTER)
         derived = sorted(k.removeprefix("data/") for k in lines["intervals"])
         print(f"{day + 1:>3} {n:>7} | {new_lines:>9,} {sum(lines['per-snapshot'].values()):>9,} | "
               f"{beyond / 1024:>8,.0f} {beyond_old / 1024:>9,.0f} {grown['workbooks'] / 1024:>9,.0f} | "
@@ -265,8 +269,8 @@ def main() -> int:
         if first:  # the first day writes the whole roster once; the targets are about the days after
             first = False
             continue
-        if n == 0 and (news or lines["intervals"].get("data/roster_history/snapshots.csv", 0) > 4):
-            totals["missed"].append(f"day {day + 1}: no changes, but {news} lines beyond snapshots.csv")
+        if n == 0 and (news or any(lines["intervals"].get(name, 0) > 4 for name in PER_ROSTER)):
+            totals["missed"].append(f"day {day + 1}: no changes, but {news} lines beyond the per-roster lines")
         if n and news > 5 * n:
             totals["missed"].append(f"day {day + 1}: {news} lines for {n} changes (target <= {5 * n})")
         if beyond > 1024 * 1024:
@@ -275,8 +279,8 @@ def main() -> int:
             totals["lines_20"] = news
     print(f"\n.git after {args.days} days: intervals {sizes['intervals'] / 1e6:,.1f} MB, per-snapshot "
           f"{sizes['per-snapshot'] / 1e6:,.1f} MB, workbooks only {sizes['workbooks'] / 1e6:,.1f} MB")
-    print(f"a day of 20 changed agreements: {totals['lines_20']} changed CSV lines besides snapshots.csv "
-          f"(target <= 100)")
+    print(f"a day of 20 changed agreements: {totals['lines_20']} changed CSV lines besides the per-roster lines "
+          f"of snapshots.csv and roster_checks.csv (target <= 100)")
     print("targets: " + ("all met" if not totals["missed"] else "MISSED: " + "; ".join(totals["missed"])))
     if args.keep:
         shutil.copytree(work, args.keep, dirs_exist_ok=True)
