@@ -45,6 +45,26 @@ LIMITS: dict[str, Limit] = {
     "ddp_workbook_unzipped": Limit(
         24 * GIB, "bytes",
         "uncompressed size of a detentions workbook (the 280 MB raw release unzips to a few GB)"),
+    "moa_page_points": Limit(
+        5000, "points per page side",
+        "an agreement page is letter or legal size (612 x 1008 pt at most; scans declaring 300-dpi pixels "
+        "as points reach ~3,300); a larger page renders to gigabytes before OCR or the handwriting reader",
+    ),
+    "moa_pdf_memory_mb": Limit(
+        4096, "MB of address space per MOA worker process",
+        "reading one agreement (text layer, a 200-dpi page, Tesseract's image, the handwriting models) "
+        "stays under ~1.5 GB; a PDF that needs more is hostile or broken, and must not take the "
+        "runner down with it",
+    ),
+    "moa_pdf_pages": Limit(
+        500, "pages per agreement PDF",
+        "real agreements have 10-60 pages (MOA plus addenda); 10,000 pages would hold a run ~76 min of OCR",
+    ),
+    "moa_pdf_seconds": Limit(
+        900, "seconds of wall time per agreement PDF",
+        "the slowest real agreement (a 30-page scan, OCR plus handwriting) takes ~3 min on a loaded runner; "
+        "anything past 15 min is stuck, and the daily run's budget is shared by ~2,400 PDFs",
+    ),
     "parse_cpu_seconds": Limit(
         60, "CPU seconds per file",
         "a roster workbook or a PDF's structure parses in well under a second of CPU; a minute means a hostile file"),
