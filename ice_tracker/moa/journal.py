@@ -16,6 +16,13 @@ from typing import IO, Any
 log = logging.getLogger(__name__)
 
 
+def moa_journal(data_dir: Path) -> Path:
+    """Where the daily job keeps the journal: beside the data, outside the staging copy, never committed."""
+    from ice_tracker.archive import TEMP_DIR_NAME
+
+    return Path(data_dir) / TEMP_DIR_NAME / "moa_journal.jsonl"
+
+
 def read_journal(path: Path) -> dict[str, dict[str, Any]]:
     """sha256 → the last row recorded for it (rows cut short or malformed are skipped)."""
     rows: dict[str, dict[str, Any]] = {}

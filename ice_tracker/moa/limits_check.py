@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
-from ice_tracker.limits import limit
 
 
 class PdfTooLarge(Exception):
     """The PDF breaks one of the MOA limits; the message names the limit and the value."""
 
 
-def check_pdf_size(path: Path) -> None:
-    """Raise `PdfTooLarge` when `path` has too many pages or a page too large to render.
+def check_pdf_size(path: Path, limits: dict[str, float]) -> None:
+    """Raise `PdfTooLarge` when `path` has too many pages or a page too large to render
+    (`limits`: moa_pdf_pages and moa_page_points from `ice_tracker.limits`).
 
     A file pdfium cannot open passes here: the text reader then reports it as corrupt/encrypted.
     """
@@ -29,10 +29,10 @@ def check_pdf_size(path: Path) -> None:
         return
     try:
         pages = len(document)
-        most = limit("moa_pdf_pages")
+        most = limits["moa_pdf_pages"]
         if pages > most:
             raise PdfTooLarge(f"{pages} pages (limit moa_pdf_pages = {most:g})")
-        side = limit("moa_page_points")
+        side = limits["moa_page_points"]
         for index in range(pages):
             width, height = document.get_page_size(index)
             if max(width, height) > side:

@@ -47,6 +47,12 @@ class Settings:
     tesseract: str | None
     dpi: int | None
     handwriting: bool
+    limits: dict[str, float]  # read by the caller: workers fork from a server started earlier
+
+
+def moa_limits() -> dict[str, float]:
+    """The limits a worker applies, read now (with their environment overrides)."""
+    return {name: limit(name) for name in ("moa_page_points", "moa_pdf_memory_mb", "moa_pdf_pages")}
 
 
 Result = tuple[dict[str, Any], dict[str, float]]  # (metadata row, timing stats)
@@ -59,9 +65,9 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def cap_memory() -> None:
+def cap_memory(megabytes: float) -> None:
     """Limit this process's address space (the worker's, not the caller's)."""
-    cap = int(limit("moa_pdf_memory_mb") * 1024 * 1024)
+    cap = int(megabytes * 1024 * 1024)
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         cap = min(cap, hard)
@@ -74,7 +80,7 @@ def worker_main(conn: Connection, settings: Settings) -> None:
     from ice_tracker.moa.table import read_one, worker_tools
 
     configure_logging(verbose=False)
-    cap_memory()
+    cap_memory(settings.limits["moa_pdf_memory_mb"])
     tools = worker_tools(settings)
     while True:
         try:
@@ -86,7 +92,8 @@ def worker_main(conn: Connection, settings: Settings) -> None:
         try:
             result = read_one(settings, job, tools)
         except MemoryError:
-            result = limit_row(job, f"needed more than {limit('moa_pdf_memory_mb'):g} MB (limit moa_pdf_memory_mb)"), {}
+            megabytes = settings.limits["moa_pdf_memory_mb"]
+            result = limit_row(job, f"needed more than {megabytes:g} MB (limit moa_pdf_memory_mb)"), {}
         conn.send(result)
 
 
@@ -95,6 +102,16 @@ def limit_row(job: Job, reason: str) -> dict[str, Any]:
     from ice_tracker.moa.table import EXTRACTOR_VERSION
 
     return {"sha256": job.sha256, "status": "failed_limit", "error": reason, "ocr": "", "extractor": EXTRACTOR_VERSION}
+
+
+def worker_context() -> Any:
+    """Workers forked from a clean server process (no inherited threads, sockets or model
+    sessions of the caller) that has imported the readers once, so a worker starts in ms."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["ice_tracker.moa.table"])
+    return context
 
 
 class Worker:
@@ -134,7 +151,7 @@ def run_jobs(
 ) -> list[Job]:
     """Read `jobs` in order over `workers` processes; returns the jobs left when `stop_at`
     (a `time.monotonic()` instant) came first. PDFs in progress at `stop_at` are abandoned."""
-    context = multiprocessing.get_context("spawn")  # no inherited threads or model sessions
+    context = worker_context()
     queue = deque(jobs)
     deadline = limit("moa_pdf_seconds")
     pool = [Worker(context, settings) for _ in range(max(1, min(workers, len(queue))))] if queue else []
@@ -163,14 +180,16 @@ def run_jobs(
                         result = worker.conn.recv()
                     except (EOFError, OSError):
                         result = None
+                broken = False
                 if result is None and worker.process.sentinel in ready and not worker.conn.poll():
+                    worker.process.join(timeout=1)
                     reason = f"the reader died (exit code {worker.process.exitcode}): memory or a crash on this PDF"
-                    result = limit_row(job, reason), {}
+                    result, broken = (limit_row(job, reason), {}), True
                 elif result is None and time.monotonic() - worker.started > deadline:
-                    result = limit_row(job, f"took more than {deadline:g} s (limit moa_pdf_seconds)"), {}
+                    result, broken = (limit_row(job, f"took more than {deadline:g} s (limit moa_pdf_seconds)"), {}), True
                 if result is None:
                     continue
-                if result[0].get("status") == "failed_limit":
+                if broken:
                     log.warning("MOA %s: %s", job.item.paths[0], result[0]["error"])
                     worker.stop(kill=True)
                     pool[index] = worker = Worker(context, settings)

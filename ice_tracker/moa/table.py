@@ -28,7 +28,7 @@ from ice_tracker.moa.overrides import FILE_NAME as OVERRIDES_FILE
 from ice_tracker.moa.overrides import apply_field_overrides, load_field_overrides, overridden_fields
 from ice_tracker.moa.limits_check import PdfTooLarge, check_pdf_size
 from ice_tracker.moa.pdftext import PdfContent, PdfReadError, ocr_pages, read_pdf, render_page, reread_page
-from ice_tracker.moa.pool import Job, Settings, available_cores, run_jobs
+from ice_tracker.moa.pool import Job, Settings, available_cores, limit_row, moa_limits, run_jobs
 from ice_tracker.moa.progress import Progress
 from ice_tracker.moa.roster_dates import roster_signed_dates, signed_for
 
@@ -116,12 +116,7 @@ def process(
     """
     row: dict[str, Any] = {"sha256": item.sha256, "status": "ok", "error": "", "extractor": EXTRACTOR_VERSION}
     try:
-        check_pdf_size(data_dir / item.paths[0])
         content = read_pdf(data_dir / item.paths[0], ocr, defer_ocr=phase == "metadata")
-    except PdfTooLarge as exc:
-        log.warning("MOA %s (%s) not read: %s", item.paths[0], item.sha256[:12], exc)
-        row.update(status="failed_limit", error=str(exc), ocr="")
-        return row
     except PdfReadError as exc:
         log.warning("MOA %s (%s) unreadable: %s", item.paths[0], item.sha256[:12], exc)
         row.update(status=f"failed_{exc.kind}", error=exc.detail, ocr="")
@@ -307,6 +302,17 @@ def is_cached(row: dict[str, Any] | None, out_dir: Path, ocr: Ocr | None, reader
     return (out_dir / TEXT_DIR / f"{row['sha256']}.txt").is_file()
 
 
+def restore_journal(path: Path, out_dir: Path) -> dict[str, dict[str, Any]]:
+    """Rows an unfinished run journalled, their text files put back (a staging copy may have lost them)."""
+    rows = read_journal(path)
+    for sha, row in rows.items():
+        text = row.pop("text", None)
+        target = out_dir / TEXT_DIR / f"{sha}.txt"
+        if isinstance(text, str) and not target.is_file():
+            atomic_write_text(target, text)
+    return rows
+
+
 def worker_tools(settings: Settings) -> tuple[Ocr | None, DateReader | None]:
     """Tesseract and the handwriting reader, located once per worker process."""
     ocr = find_tesseract(settings.tesseract, settings.dpi or DEFAULT_DPI)
@@ -316,6 +322,11 @@ def worker_tools(settings: Settings) -> tuple[Ocr | None, DateReader | None]:
 def read_one(settings: Settings, job: Job, tools: tuple[Ocr | None, DateReader | None]) -> tuple[dict[str, Any], dict[str, float]]:
     """One PDF read in a worker: its metadata row and timing stats."""
     stats = dict.fromkeys(STATS, 0.0)
+    try:
+        check_pdf_size(settings.data_dir / job.item.paths[0], settings.limits)
+    except PdfTooLarge as exc:
+        log.warning("MOA %s (%s) not read: %s", job.item.paths[0], job.sha256[:12], exc)
+        return limit_row(job, str(exc)), stats
     ocr, reader = tools
     row = process(settings.data_dir, settings.out_dir, job.item, ocr, reader, stats, job.roster_ice, job.phase)
     return row, stats
@@ -347,6 +358,7 @@ def run_moa(
     overrides_dir: Path | None = None,
     budget_minutes: float | None = None,
     workers: int | None = None,
+    journal: Path | None = None,
 ) -> dict[str, Any]:
     """Bring the MOA text and metadata up to date with the archive; returns a run summary.
 
@@ -360,6 +372,8 @@ def run_moa(
     only through the signature block), then the full text of scans. `workers` processes (default:
     the available cores) read the PDFs; each result is journalled at once. After `budget_minutes`
     the run stops, saves what it has and reports the rest as `backlog` (the next run continues).
+    `journal`: where finished rows are kept meanwhile (default `data/moa_metadata.journal.jsonl`
+    in `out_dir`, removed at the end); a caller-given journal is left for the caller to remove.
     """
     started = time.monotonic()
     out_dir = out_dir or data_dir
@@ -367,8 +381,8 @@ def run_moa(
     archive = scan_archive(data_dir)
     roster = roster_signed_dates(out_dir / "data")
     previous = {row["sha256"]: row for row in read_dict_csv(out_dir / METADATA) if row.get("sha256")}
-    journal_path = out_dir / JOURNAL
-    previous.update(read_journal(journal_path))
+    journal_path = journal or out_dir / JOURNAL
+    previous.update(restore_journal(journal_path, out_dir))
     overrides, override_problems = load_field_overrides((overrides_dir or OVERRIDES_DIR) / OVERRIDES_FILE)
     reader_wanted = handwriting and handwriting_installed()
     stats = dict.fromkeys(STATS, 0.0)
@@ -385,19 +399,20 @@ def run_moa(
             continue
         first.append(Job(sha, archive[sha], ice, "metadata" if ocr is not None else "full"))
     fresh: dict[str, dict[str, Any]] = {}
-    journal = Journal(journal_path)
+    journal_file = Journal(journal_path)
 
     def finished(job: Job, result: tuple[dict[str, Any], dict[str, float]]) -> None:
         row, timing = result
         fresh[job.sha256] = row
-        journal.add(row)
+        text = out_dir / TEXT_DIR / f"{job.sha256}.txt"
+        journal_file.add({**row, "text": text.read_text(encoding="utf-8") if text.is_file() else None})
         for key, value in timing.items():
             stats[key] += value
         if job.phase == "metadata" and row.get("ocr") == "pending":
             later.append(Job(job.sha256, job.item, job.roster_ice, "full"))
         bar.step()
 
-    settings = Settings(data_dir, out_dir, tesseract, dpi, reader_wanted)
+    settings = Settings(data_dir, out_dir, tesseract, dpi, reader_wanted, moa_limits())
     stop_at = started + budget_minutes * 60 if budget_minutes else None
     with Progress(len(first), "moa metadata") as bar:
         left = run_jobs(first, settings, finished, workers or available_cores(), stop_at)
@@ -421,7 +436,7 @@ def run_moa(
         )
         rows.append(row)
     changed = write_dict_csv(out_dir / METADATA, COLUMNS, rows)
-    journal.close(keep=False)
+    journal_file.close(keep=journal is not None)
     review = review_rows(rows)
     write_dict_csv(out_dir / REVIEW, REVIEW_COLUMNS, review)
     backlog = {
