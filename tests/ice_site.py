@@ -11,6 +11,7 @@ Used by the tests and by bench/bench_scrape.py; never reaches the internet.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import re
@@ -23,6 +24,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from tests.loopback import LoopbackSite, QuietHandler
@@ -99,6 +101,7 @@ class SiteState:
     stalled: threading.Event = field(default_factory=threading.Event)
     page_html: str | None = None  # overrides the generated page
     synthetic_pdf_size: int = 0
+    replica: Any = None  # tests.scale_replica.Replica: its agreement PDFs are served too
 
 
 class IceSite(LoopbackSite):
@@ -147,6 +150,16 @@ class IceSite(LoopbackSite):
         assert self.fixtures is not None
         source = self.fixtures / "ice287g" / "sheets" / relative
         return self.publish_workbook(source.read_bytes(), source.name, **kwargs)  # type: ignore[arg-type]
+
+    def serve_replica(self, replica: Any, day: dt.date) -> None:
+        """Publish a scale replica's two rosters for `day` and serve its agreement PDFs
+        (tests/scale_replica.py)."""
+        from tests.scale_replica import roster_names
+
+        self.state.replica = replica
+        participating, pending = roster_names(day)
+        self.publish_workbook(replica.participating_workbook(), participating)
+        self.publish_workbook(replica.pending_workbook(), pending)
 
     def inject(self, path: str, *faults: Fault) -> None:
         self.state.faults.setdefault(path, deque()).extend(faults)
@@ -208,6 +221,9 @@ def _make_handler(state: SiteState) -> type[BaseHTTPRequestHandler]:
                 for candidate in (raw, name):
                     if candidate in state.real_pdfs:
                         return Served(state.real_pdfs[candidate], "application/pdf")
+                replica = state.replica.pdf(name) if state.replica is not None else None
+                if replica is not None:
+                    return Served(replica, "application/pdf")
                 return Served(synthetic_pdf(name, state.synthetic_pdf_size), "application/pdf")
             return None
 

@@ -27,6 +27,16 @@ from ice_tracker.limits import limit
 
 log = logging.getLogger(__name__)
 
+# At the budget no new PDF is started; those in progress get this long to finish (and be saved),
+# so a run stops within ~30 s of its budget even when a PDF is slow.
+GRACE_SECONDS = 20.0
+STARTUP_SECONDS = 300.0  # loading Tesseract's and the handwriting reader's settings on a loaded runner
+READY = "ready"
+
+
+class WorkerFailed(RuntimeError):
+    """A worker process could not start: nothing is recorded against any PDF."""
+
 
 @dataclass(frozen=True)
 class Job:
@@ -82,6 +92,7 @@ def worker_main(conn: Connection, settings: Settings) -> None:
     configure_logging(verbose=False)
     cap_memory(settings.limits["moa_pdf_memory_mb"])
     tools = worker_tools(settings)
+    conn.send(READY)
     while True:
         try:
             job = conn.recv()
@@ -122,8 +133,17 @@ class Worker:
         child.close()
         self.job: Job | None = None
         self.started = 0.0
+        self.ready = False
 
     def give(self, job: Job) -> None:
+        if not self.ready:  # a worker that cannot start is a broken install, not a bad PDF
+            try:
+                if not self.conn.poll(STARTUP_SECONDS) or self.conn.recv() != READY:
+                    raise WorkerFailed(f"an MOA worker sent nothing within {STARTUP_SECONDS:g} s of starting")
+            except (EOFError, OSError) as exc:
+                raise WorkerFailed(f"an MOA worker died while starting (exit code {self.process.exitcode}); "
+                                   "see the log above") from exc
+            self.ready = True
         self.job, self.started = job, time.monotonic()
         self.conn.send(job)
 
@@ -150,7 +170,8 @@ def run_jobs(
     stop_at: float | None = None,
 ) -> list[Job]:
     """Read `jobs` in order over `workers` processes; returns the jobs left when `stop_at`
-    (a `time.monotonic()` instant) came first. PDFs in progress at `stop_at` are abandoned."""
+    (a `time.monotonic()` instant) came first. PDFs still in progress `GRACE_SECONDS` after
+    `stop_at` are abandoned (read again next run)."""
     context = worker_context()
     queue = deque(jobs)
     deadline = limit("moa_pdf_seconds")
@@ -158,7 +179,8 @@ def run_jobs(
     try:
         while queue or any(w.job for w in pool):
             now = time.monotonic()
-            if stop_at is not None and now >= stop_at:
+            draining = stop_at is not None and now >= stop_at
+            if draining and (now >= stop_at + GRACE_SECONDS or not any(w.job for w in pool)):  # type: ignore[operator]
                 left = [w.job for w in pool if w.job] + list(queue)
                 for worker in pool:
                     if worker.job:
@@ -166,7 +188,7 @@ def run_jobs(
                         worker.job = None
                 return left  # type: ignore[return-value]
             for worker in pool:
-                if worker.job is None and queue:
+                if worker.job is None and queue and not draining:
                     worker.give(queue.popleft())
             busy = [w for w in pool if w.job]
             ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
@@ -175,13 +197,14 @@ def run_jobs(
                 if job is None:
                     continue
                 result: Result | None = None
+                gone = False
                 if worker.conn in ready:
                     try:
                         result = worker.conn.recv()
-                    except (EOFError, OSError):
-                        result = None
+                    except (EOFError, OSError):  # the worker died: its end of the pipe closed
+                        gone = True
                 broken = False
-                if result is None and worker.process.sentinel in ready and not worker.conn.poll():
+                if result is None and (gone or worker.process.sentinel in ready and not worker.conn.poll()):
                     worker.process.join(timeout=1)
                     reason = f"the reader died (exit code {worker.process.exitcode}): memory or a crash on this PDF"
                     result, broken = (limit_row(job, reason), {}), True

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -50,6 +50,7 @@ COLUMNS = [
     "lea_signatory", "ice_signatory",
     "revision_date", "extractor",
 ]  # fmt: skip
+Reader = DateReader | Callable[[], DateReader | None] | None  # a reader, or how to load one when needed
 RETRY_OCR = {"unavailable", "failed"}
 RETRY_HANDWRITING = {"unavailable", "failed"}
 
@@ -103,7 +104,7 @@ def process(
     out_dir: Path,
     item: ArchivedPdf,
     ocr: Ocr | None,
-    reader: DateReader | None,
+    reader: Reader,
     stats: dict[str, float],
     roster_ice: str = "",
     phase: str = "full",
@@ -203,7 +204,7 @@ def fill_dates_by_handwriting(
     path: Path,
     content: PdfContent,
     fields: dict[str, str],
-    reader: DateReader | None,
+    reader: Reader,
     first_archived: str,
     roster_ice: str = "",
 ) -> str:
@@ -219,6 +220,8 @@ def fill_dates_by_handwriting(
     page, words, lea_left = signature_layout(content)
     if not missing or page is None:
         return "not_needed"
+    if reader is not None and not isinstance(reader, DateReader):
+        reader = reader()  # loaded on first need: most PDFs print both dates
     if reader is None:
         return "unavailable"
     settings = rules()
@@ -313,13 +316,13 @@ def restore_journal(path: Path, out_dir: Path) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def worker_tools(settings: Settings) -> tuple[Ocr | None, DateReader | None]:
-    """Tesseract and the handwriting reader, located once per worker process."""
+def worker_tools(settings: Settings) -> tuple[Ocr | None, Reader]:
+    """Tesseract (located once per worker) and the handwriting reader (loaded on first use)."""
     ocr = find_tesseract(settings.tesseract, settings.dpi or DEFAULT_DPI)
-    return ocr, (find_date_reader() if settings.handwriting else None)
+    return ocr, (find_date_reader if settings.handwriting else None)
 
 
-def read_one(settings: Settings, job: Job, tools: tuple[Ocr | None, DateReader | None]) -> tuple[dict[str, Any], dict[str, float]]:
+def read_one(settings: Settings, job: Job, tools: tuple[Ocr | None, Reader]) -> tuple[dict[str, Any], dict[str, float]]:
     """One PDF read in a worker: its metadata row and timing stats."""
     stats = dict.fromkeys(STATS, 0.0)
     try:
