@@ -206,6 +206,7 @@ def main() -> int:
     parser.add_argument("--scans", type=int, default=4, help="scanned PDFs timed one at a time")
     parser.add_argument("--fixtures", type=Path, default=default_fixtures(), help="the shared fixtures folder")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # figures appear as they come
     args.agreements = args.agreements or (2400 if args.full else 40)
     args.moa_budget = args.moa_budget or (45.0 if args.full else 0.5)
     if not args.full:
