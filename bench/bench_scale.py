@@ -133,6 +133,10 @@ def end_to_end(args: argparse.Namespace, work: Path) -> dict[str, float]:
             again = run_daily(data_dir, cache_dir, ice, ddp, budget)
             runs.append(again)
             print(describe(f"backlog run {number}", again))
+            if again["moa"].get("read") == runs[-2]["moa"].get("read") and again["moa"].get("backlog") == runs[-2]["moa"].get("backlog"):
+                print("no progress: the budget ends before a worker finishes its first PDF on this machine "
+                      "(raise --moa-budget)")
+                break
             if not metadata_done:
                 until_metadata += again["wall"]
                 metadata_done = again["moa"].get("backlog", {}).get("metadata", 1) == 0
@@ -200,7 +204,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="2,400 agreements and the workflow's 45-minute budget")
     parser.add_argument("--agreements", type=int, default=None, help="participating agreements (short 40, full 2400)")
-    parser.add_argument("--moa-budget", type=float, default=None, help="MOA minutes per run (short 0.5, full 45)")
+    parser.add_argument("--moa-budget", type=float, default=None, help="MOA minutes per run (short 1, full 45)")
     parser.add_argument("--changes", type=int, default=20, help="agreements changed on the change day")
     parser.add_argument("--max-runs", type=int, default=30, help="give up completing the backlog after this many runs")
     parser.add_argument("--scans", type=int, default=4, help="scanned PDFs timed one at a time")
@@ -208,7 +212,7 @@ def main() -> int:
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # figures appear as they come
     args.agreements = args.agreements or (2400 if args.full else 40)
-    args.moa_budget = args.moa_budget or (45.0 if args.full else 0.5)
+    args.moa_budget = args.moa_budget or (45.0 if args.full else 1.0)
     if not args.full:
         args.scans = 0
     if not (args.fixtures / "ice287g" / "agreements").is_dir():
