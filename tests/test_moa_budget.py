@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from ice_tracker.moa import run_moa
 from ice_tracker.moa.journal import read_journal
+from tests.conftest import shared_fixture_path
 from tests.moa_pdfs import MOA_2025_TFM, metadata_by_name, paragraph, text_pdf
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,6 +59,7 @@ def test_killed_run_loses_at_most_the_pdf_in_progress(tmp_path: Path) -> None:
     finally:
         run.wait()
     assert run.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not (data_dir / "data" / "moa_metadata.csv").exists()
     saved = read_journal(journal)
     texts = list((data_dir / "data" / "moa_text").glob("*.txt"))
     assert len(saved) >= 3 and not (data_dir / "data" / "moa_metadata.csv").exists()
@@ -71,7 +74,11 @@ def test_killed_run_loses_at_most_the_pdf_in_progress(tmp_path: Path) -> None:
 def test_budgeted_daily_run_stops_exits_0_and_records_the_backlog(tmp_path: Path) -> None:
     data_dir = tmp_path / "archive"
     many_pdfs(data_dir, 30)
-    env = {**os.environ, "ICE_TRACKER_TESSERACT": MISSING}
+    newest = sorted(shared_fixture_path("ice287g", "sheets").iterdir())[-1]  # a roster and CSLLEA: every derivation runs
+    shutil.copytree(newest, data_dir / "sheets" / newest.name)
+    (data_dir / "reference" / "csllea").mkdir(parents=True)
+    shutil.copy(shared_fixture_path("csllea", "ICPSR_38771", "DS0001", "38771-0001-Data.rda"), data_dir / "reference" / "csllea")
+    env = {**os.environ, "ICE_TRACKER_TESSERACT": MISSING, "ICE_TRACKER_CACHE": str(tmp_path / "cache")}
     command = [sys.executable, "scraper.py", "--data-dir", str(data_dir), "--only", "derive", "--moa-workers", "1"]
     first = subprocess.run([*command, "--moa-budget", "0.002"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
