@@ -114,6 +114,10 @@ def end_to_end(args: argparse.Namespace, work: Path) -> dict[str, float]:
     replica = Replica.build(args.fixtures, args.agreements, pending=max(10, args.agreements // 20),
                             only=None if args.full else QUICK)
     data_dir, cache_dir = work / "repo", work / "cache"
+    csllea = args.fixtures / "csllea" / "ICPSR_38771" / "DS0001" / "38771-0001-Data.rda"
+    if csllea.is_file():  # the matching's reference file, as a repository checkout has it (never downloaded here)
+        (data_dir / "reference" / "csllea").mkdir(parents=True)
+        shutil.copy(csllea, data_dir / "reference" / "csllea")
     figures: dict[str, float] = {}
     budget = ["--moa-budget", f"{args.moa_budget:g}"]
     with IceSite(args.fixtures) as ice, DdpSite() as ddp:
