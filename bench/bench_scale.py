@@ -211,14 +211,14 @@ def main() -> int:
     parser.add_argument("--moa-budget", type=float, default=None, help="MOA minutes per run (short 1, full 45)")
     parser.add_argument("--changes", type=int, default=20, help="agreements changed on the change day")
     parser.add_argument("--max-runs", type=int, default=30, help="give up completing the backlog after this many runs")
-    parser.add_argument("--scans", type=int, default=4, help="scanned PDFs timed one at a time")
+    parser.add_argument("--scans", type=int, default=None, help="scanned PDFs timed one at a time (short 0, full 4)")
     parser.add_argument("--fixtures", type=Path, default=default_fixtures(), help="the shared fixtures folder")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # figures appear as they come
     args.agreements = args.agreements or (2400 if args.full else 40)
     args.moa_budget = args.moa_budget or (45.0 if args.full else 1.0)
-    if not args.full:
-        args.scans = 0
+    if args.scans is None:
+        args.scans = 4 if args.full else 0
     if not (args.fixtures / "ice287g" / "agreements").is_dir():
         print(f"fixtures not found under {args.fixtures} (set ICE_TRACKER_FIXTURES)", file=sys.stderr)
         return 2
