@@ -22,7 +22,7 @@ from tests.conftest import shared_fixture_path
 ISSUE_COLUMNS = [
     "snapshot", "file", "roster_date", "roster_date_source", "list", "row_number", "state", "state_raw", "agency",
     "county", "county_raw", "type", "support_type", "support_type_raw", "signed", "signed_raw", "moa_url",
-    "addendum_url", "agreement_id",
+    "addendum_url", "agreement_id", "source_format",
 ]
 
 

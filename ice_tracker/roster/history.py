@@ -52,7 +52,7 @@ DERIVING_MODULES = tuple(f"ice_tracker.roster.{name}" for name in (
     "archive", "cache", "changes", "checks", "counts", "filenames", "fips", "history", "ids", "model", "normalise",
     "rows", "vocab",
 )) + ("ice_tracker.urls", "ice_tracker.xlsx", "ice_tracker.xlsx_guard", "ice_tracker.limits",
-      "ice_tracker.sources.ice287g.workbook")
+      "ice_tracker.sources.ice287g.workbook", "ice_tracker.sources.ice287g.html_table")
 
 
 def output_names(out_dir: Path) -> list[str]:

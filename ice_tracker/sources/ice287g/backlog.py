@@ -9,22 +9,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ice_tracker.archive import Archive
 from ice_tracker.failures import FailureLog
-from ice_tracker.sources.ice287g.html_table import is_html_roster, read_html_roster
+from ice_tracker.sources.ice287g.html_table import read_archived_roster
 from ice_tracker.sources.ice287g.scrape import PDF_KINDS, WORKBOOK_KINDS, PdfLink, pdf_links
-from ice_tracker.sources.ice287g.workbook import RosterTable, read_roster
 from ice_tracker.xlsx import WorkbookError
 
 log = logging.getLogger(__name__)
 NEVER_FETCHED = "never fetched: linked by an archived roster, not in the archive"
-
-
-def read_archived_roster(path: Path) -> RosterTable:
-    """An archived roster, workbook or HTML table (raises WorkbookError when it is neither)."""
-    return read_html_roster(path) if is_html_roster(path.name) else read_roster(path)
 
 
 @dataclass

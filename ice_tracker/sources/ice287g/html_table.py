@@ -13,7 +13,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup, Tag
 
 from ice_tracker.sources.ice287g.page import list_from_name
-from ice_tracker.sources.ice287g.workbook import RosterFormatError, RosterTable, parse_roster
+from ice_tracker.sources.ice287g.workbook import RosterFormatError, RosterTable, parse_roster, read_roster_checked
 from ice_tracker.urls import absolute_url
 from ice_tracker.xlsx import RawSheet
 
@@ -72,3 +72,13 @@ def read_html_roster(source: str | Path | bytes, base_url: str = "") -> RosterTa
 
 def is_html_roster(name: str) -> bool:
     return name.lower().endswith(".html")
+
+
+def source_format(name: str) -> str:
+    """How an archived roster file holds its rows: `xlsx` (a workbook) or `html_table`."""
+    return SOURCE_FORMAT if is_html_roster(name) else "xlsx"
+
+
+def read_archived_roster(path: Path) -> RosterTable:
+    """An archived roster, workbook or HTML table (raises WorkbookError when it is neither)."""
+    return read_html_roster(path) if is_html_roster(path.name) else read_roster_checked(path)
