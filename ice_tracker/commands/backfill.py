@@ -68,14 +68,15 @@ def run(args: argparse.Namespace) -> int:
     code = 0
     with make_client(data_dir, [base]) as http:
         client = WaybackClient(http, base, delay)
+        state = BackfillState(state_path)
         try:
-            rosters = RosterBackfill(wayback=client, archive=archive, state=BackfillState(state_path),
+            rosters = RosterBackfill(wayback=client, archive=archive, state=state,
                                      since=args.since, until=args.until, page_url=args.page_url).run()
             result["rosters"] = asdict(rosters)
             code = 1 if rosters.failed else 0
             if not args.no_agreements:
                 recovery = DeadLinkRecovery(wayback=client, archive=archive, failures=failures,
-                                            unrecoverable=data_dir / "data" / "unrecoverable.csv").run()
+                                            unrecoverable=data_dir / "data" / "unrecoverable.csv", state=state).run()
                 result["agreements"] = asdict(recovery)
                 code = 1 if recovery.lookup_failed else code
         except CdxError as exc:

@@ -26,6 +26,7 @@ from ice_tracker.sources.ice287g.backlog import missing_links, roster_links
 from ice_tracker.sources.ice287g.scrape import PDF_KINDS, PdfLink, pdf_relative_path, verify_pdf
 from ice_tracker.sources.wayback.client import Capture, CdxError, WaybackClient, capture_time
 from ice_tracker.sources.wayback.rosters import SOURCE
+from ice_tracker.sources.wayback.state import BackfillState
 
 log = logging.getLogger(__name__)
 GONE = re.compile(r"\bHTTP (404|410)\b")
@@ -59,8 +60,10 @@ def dead_links(archive: Archive, failures: FailureLog) -> dict[str, tuple[list[P
 
 
 class DeadLinkRecovery:
-    def __init__(self, *, wayback: WaybackClient, archive: Archive, failures: FailureLog, unrecoverable: Path):
+    def __init__(self, *, wayback: WaybackClient, archive: Archive, failures: FailureLog, unrecoverable: Path,
+                 state: BackfillState):
         self.wayback = wayback
+        self.state = state
         self.archive = archive
         self.failures = failures
         self.unrecoverable_path = unrecoverable
@@ -106,6 +109,10 @@ class DeadLinkRecovery:
             return "no capture in the Wayback Machine"
         problems, unreachable = [], 0
         for capture in sorted(captures, key=lambda c: c.timestamp, reverse=True):
+            known = self.state.outcomes.get(capture.key, "")
+            if known.startswith("rejected: "):  # a capture already found not to be a PDF is not fetched again
+                problems.append(f"{capture.timestamp}: {known.removeprefix('rejected: ')}")
+                continue
             try:
                 result, timestamp = self.wayback.fetch(capture)
             except FetchError as exc:
@@ -117,6 +124,7 @@ class DeadLinkRecovery:
             except ValueError as exc:
                 result.discard()
                 problems.append(f"{capture.timestamp}: {exc}")
+                self.state.mark(capture.key, f"rejected: {exc}")
                 continue
             self._archive(url, links, result, capture, timestamp)
             return None
