@@ -23,7 +23,7 @@ from ice_tracker.fileio import sha256_file
 from ice_tracker.http import FetchResult
 from ice_tracker.roster.filenames import snapshot_time
 from ice_tracker.safepath import safe_component
-from ice_tracker.sources.ice287g.backlog import note_backlog, roster_links
+from ice_tracker.sources.ice287g.backlog import RosterLinks, note_backlog, roster_links
 from ice_tracker.sources.ice287g.page import list_from_name
 from ice_tracker.sources.ice287g.scrape import PDF_KINDS, WORKBOOK_KINDS, PdfLink, verify_pdf, verify_workbook
 from ice_tracker.xlsx import WorkbookError
@@ -75,10 +75,10 @@ def stamp_of(folder: str, area: str) -> str | None:
     return folder[len(area) + 1:]
 
 
-def _link_index(archive: Archive) -> dict[tuple[str, str, str], PdfLink]:
+def _link_index(links: RosterLinks) -> dict[tuple[str, str, str], PdfLink]:
     """(state folder, agency folder, file name) → the roster link that names that file."""
     index: dict[tuple[str, str, str], PdfLink] = {}
-    for link in roster_links(archive).links.values():
+    for link in links.links.values():
         state = safe_component(link.state or "UNKNOWN_STATE", underscores=True)
         agency = safe_component(link.agency or "Unknown agency", underscores=True)
         raw = link.url.rstrip("/").rsplit("/", 1)[-1]
@@ -103,11 +103,12 @@ class ArchiveImport:
                                "agreements/agreements_<stamp>/<STATE>/<Agency>/*.pdf to import")
         for path in sheets:
             self._workbook(path)
-        links = _link_index(self.archive)
+        links = roster_links(self.archive)
+        by_file = _link_index(links)
         for path in pdfs:
-            self._pdf(path, links)
+            self._pdf(path, by_file)
         now = utc_iso(datetime.now(timezone.utc))
-        self.summary.backlog_added = note_backlog(self.archive, self.failures, now)
+        self.summary.backlog_added = note_backlog(self.archive, self.failures, now, links)
         self.summary.backlog_outstanding = len(self.failures.pending(PDF_KINDS))
         return self.summary
 

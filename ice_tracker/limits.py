@@ -87,6 +87,10 @@ LIMITS: dict[str, Limit] = {
     "unzip_ratio": Limit(
         200, "uncompressed / compressed bytes per member",
         "real workbook XML compresses 5–20×; a member over 1 MB inflating 200× or more is a decompression bomb"),
+    "wayback_cdx_pages": Limit(500, "pages", "CDX answers followed per query through resume keys: a server that "
+                               "keeps sending new keys cannot hold a backfill forever"),
+    "wayback_page_bytes": Limit(10 * 1024 * 1024, "bytes", "a captured 287(g) page or one CDX answer page is read "
+                                "into memory whole; real ones are well under 1 MB"),
 }
 
 

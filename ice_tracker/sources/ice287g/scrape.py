@@ -18,6 +18,7 @@ from ice_tracker.http import FetchError, FetchResult, HttpClient
 from ice_tracker.roster.normalise import normalise_state
 from ice_tracker.roster.vocab import load_vocabulary
 from ice_tracker.safepath import safe_component
+from ice_tracker.sources.ice287g.html_table import read_archived_roster
 from ice_tracker.sources.ice287g.page import Candidate, find_candidates, list_from_name
 from ice_tracker.formats import check_pdf
 from ice_tracker.quarantine import Quarantine
@@ -332,7 +333,7 @@ class Scrape287g:
                 continue
             newest = max(entries, key=lambda e: (e.fetched_at, e.path))
             try:
-                tables.append(run_limited("parse", read_roster_checked, self.archive.data_dir / newest.path))
+                tables.append(run_limited("parse", read_archived_roster, self.archive.data_dir / newest.path))
             except (OSError, WorkbookError, SandboxFailure) as exc:
                 log.warning("cannot re-read archived workbook %s: %s", newest.path, exc)
         return tables

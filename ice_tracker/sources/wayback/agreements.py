@@ -24,7 +24,7 @@ from ice_tracker.fileio import read_dict_csv, write_dict_csv
 from ice_tracker.http import FetchError, FetchResult
 from ice_tracker.sources.ice287g.backlog import missing_links, roster_links
 from ice_tracker.sources.ice287g.scrape import PDF_KINDS, PdfLink, pdf_relative_path, verify_pdf
-from ice_tracker.sources.wayback.client import Capture, CdxError, WaybackClient, capture_time
+from ice_tracker.sources.wayback.client import Capture, CdxError, WaybackClient, capture_time, folder_stamp
 from ice_tracker.sources.wayback.rosters import SOURCE
 from ice_tracker.sources.wayback.state import BackfillState
 
@@ -134,7 +134,7 @@ class DeadLinkRecovery:
         return f"{len(captures)} capture(s), none a PDF: " + "; ".join(problems)
 
     def _archive(self, url: str, links: list[PdfLink], result: FetchResult, capture: Capture, timestamp: str) -> None:
-        stamp = f"{timestamp[:8]}_{timestamp[8:14]}"
+        stamp = folder_stamp(timestamp)
         archived = None
         try:
             for link in sorted(links, key=lambda l: l.key):

@@ -15,14 +15,13 @@ from datetime import date, datetime, timezone
 from urllib.parse import urlencode
 
 from ice_tracker.http import FetchError, FetchResult, HttpClient
+from ice_tracker.limits import limit
 
 log = logging.getLogger(__name__)
 
 CDX_FIELDS = ("timestamp", "original", "mimetype", "statuscode", "digest", "length")
 CDX_PAGE_SIZE = 1000
-MAX_CDX_PAGES = 500  # a runaway resume loop stops here
 CAPTURE_PATH = re.compile(r"/web/(\d{14})(?:[a-z]{2}_)?/(.+)$")
-PAGE_TEXT_MAX_BYTES = 10 * 1024 * 1024
 
 
 class CdxError(Exception):
@@ -48,14 +47,16 @@ class Capture:
     def moment(self) -> datetime:
         return capture_time(self.timestamp)
 
-    @property
-    def stamp(self) -> str:
-        """The archive folder stamp of this capture: YYYYMMDD_HHMMSS."""
-        return f"{self.timestamp[:8]}_{self.timestamp[8:14]}"
 
 
 def capture_time(timestamp: str) -> datetime:
     return datetime.strptime(timestamp[:14].ljust(14, "0"), "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+
+
+def folder_stamp(timestamp: str) -> str:
+    """The archive folder stamp of a capture (`20250517093000` → `20250517_093000`): it enters the
+    archive, and so the roster history, at its capture time."""
+    return f"{timestamp[:8]}_{timestamp[8:14].ljust(6, '0')}"
 
 
 def cdx_rows(text: str) -> tuple[list[dict[str, str]], str]:
@@ -121,12 +122,12 @@ class WaybackClient:
             params["to"] = until.strftime("%Y%m%d") + "235959"
         captures: list[Capture] = []
         resume = ""
-        for _ in range(MAX_CDX_PAGES):
+        for _ in range(int(limit("wayback_cdx_pages"))):
             query = dict(params, **({"resumeKey": resume} if resume else {}))
             address = f"{self.base}/cdx/search/cdx?{urlencode(query)}"
             self._wait()
             try:
-                _, text = self.http.get_text(address, max_bytes=PAGE_TEXT_MAX_BYTES)
+                _, text = self.http.get_text(address, max_bytes=int(limit("wayback_page_bytes")))
                 rows, next_resume = cdx_rows(text)
             except (FetchError, ValueError) as exc:
                 raise CdxError(f"CDX query for {url} failed: {exc}") from exc
@@ -149,7 +150,7 @@ class WaybackClient:
 
     def fetch_text(self, capture: Capture) -> tuple[str, str]:
         """A captured page as text, and the timestamp served."""
-        result, timestamp = self.fetch(capture, max_bytes=PAGE_TEXT_MAX_BYTES)
+        result, timestamp = self.fetch(capture, max_bytes=int(limit("wayback_page_bytes")))
         try:
             assert result.temp_path is not None
             raw = result.temp_path.read_bytes()

@@ -27,7 +27,7 @@ from ice_tracker.sources.ice287g import PAGE_URL
 from ice_tracker.sources.ice287g.html_table import TABLE_FILE_SUFFIX, roster_tables
 from ice_tracker.sources.ice287g.page import XLSX, Candidate, find_candidates
 from ice_tracker.sources.ice287g.scrape import WORKBOOK_KINDS, verify_workbook, workbook_file_name, workbook_list
-from ice_tracker.sources.wayback.client import Capture, WaybackClient, capture_time, distinct_captures
+from ice_tracker.sources.wayback.client import Capture, WaybackClient, capture_time, distinct_captures, folder_stamp
 from ice_tracker.sources.wayback.state import BackfillState
 from ice_tracker.xlsx import WorkbookError
 
@@ -55,10 +55,6 @@ def _url_without_scheme(url: str) -> str:
 
 def _under_doclib(url: str) -> bool:
     return urlsplit(url).path.startswith(DOCLIB_FOLDER)
-
-
-def _stamp(timestamp: str) -> str:
-    return f"{timestamp[:8]}_{timestamp[8:14]}"
 
 
 class RosterBackfill:
@@ -118,7 +114,7 @@ class RosterBackfill:
         temp.write_bytes(table)
         entry = self.archive.add_file(temp, "sheets", Path(kind + TABLE_FILE_SUFFIX),
                                       self._entry(capture, timestamp, kind, sha, len(table), "text/html"),
-                                      _stamp(timestamp))
+                                      folder_stamp(timestamp))
         self.summary.new_tables.append(entry.path)
         return "archived"
 
@@ -153,7 +149,7 @@ class RosterBackfill:
         entry = self.archive.add_file(
             result.temp_path, "sheets", Path(workbook_file_name(published, kind)),
             self._entry(capture, timestamp, kind, result.sha256, result.size, result.content_type),
-            _stamp(timestamp))
+            folder_stamp(timestamp))
         result.temp_path = None
         self.summary.new_workbooks.append(entry.path)
         self.state.mark(capture.key, "archived")
