@@ -139,7 +139,8 @@ class ArchiveImport:
             self.summary.already_held += 1
             return None
         kind = list_from_name(path.name) or ("participating" if "moa" in table.columns else "pending")
-        entry = self.archive.add_copy(path, "sheets", Path(path.name), self._entry(path, kind, stamp, sha), stamp)
+        entry = self.archive.add_copy(path, "sheets", Path(safe_component(path.name)),
+                                      self._entry(path, kind, stamp, sha), stamp)
         self.summary.new_workbooks.append(entry.path)
         return None
 
@@ -162,7 +163,8 @@ class ArchiveImport:
             self.summary.already_held += 1
             return None
         entry = self._entry(path, link.kind, stamp, sha, source_url=link.url, state=link.state, agency=link.agency)
-        relative = Path(state_dir.name, agency_dir.name, path.name)
+        relative = Path(safe_component(state_dir.name, underscores=True),
+                        safe_component(agency_dir.name, underscores=True), safe_component(path.name))
         entry = self.archive.add_copy(path, "agreements", relative, entry, stamp)
         self.summary.new_pdfs.append(entry.path)
         return None

@@ -23,6 +23,7 @@ from tests.conftest import shared_fixture_path, use_fast_network
 from tests.wayback_site import XLSX_TYPE, WaybackSite
 
 PAGE = "https://www.ice.gov/identify-and-arrest/287g"
+OLD_PAGE = "http://www.ice.gov:80/identify-and-arrest/287g"
 DOC = "https://www.ice.gov/doclib/about/offices/ero/287g/"
 MOA = "https://www.ice.gov/doclib/287gMOA/"
 DOWNLOAD = "https://www.ice.gov/file-download/download/public/123456"
@@ -59,7 +60,7 @@ def stand_in(site: WaybackSite, fixtures: Path) -> dict[str, bytes]:
     site.state.page_size = 2  # every CDX answer is paged
     # The page: two HTML-era captures with the same table (different chrome), one with doclib links, two
     # identical file-download-era captures (adjacent duplicates, folded by CDX itself).
-    site.add("20240601120000", PAGE, page(TABLE, "menu v1"), "text/html")
+    site.add("20240601120000", OLD_PAGE, page(TABLE, "menu v1"), "text/html")  # as older CDX rows write it
     site.add("20240701120000", PAGE, page(TABLE, "menu v2"), "text/html")
     links = f'<a href="{DOC}participatingAgencies02282025am.xlsx">Participating agencies</a>'
     site.add("20250301120000", PAGE, page(links, "menu v3"), "text/html")
@@ -180,7 +181,7 @@ def test_backfill_archives_each_distinct_roster_once_at_its_capture_time(tmp_pat
     assert {r["agency"] for r in history} == {"Etowah County Sheriff's Office", "Florida Department of Corrections"}
     assert {(r["source_format"], r["roster_date"], r["list"], r["state"]) for r in history} >= {
         ("html_table", "2024-06-01", "participating", "ALABAMA")}
-    assert history[0]["moa_url"] == MOA + "old_etowah_2020.pdf"
+    assert history[0]["moa_url"] == MOA + "old_etowah_2020.pdf"  # a relative href, resolved against the page
     newest = list(csv.DictReader(open(data / "data" / "roster_current.csv", encoding="utf-8")))
     assert {r["source_format"] for r in newest} == {"xlsx"}
 

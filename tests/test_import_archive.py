@@ -103,3 +103,21 @@ def test_the_daily_job_fetches_the_imported_backlog_and_not_what_was_imported(tm
     assert rows[moa + "Gamma_TFM_MOA.pdf"]["source"] == "live" and rows[moa + "Alpha_TFM_MOA.pdf"]["source"] == "import"
     assert not failures(data)
     assert len([r for r in manifest_rows(data) if r["path"].startswith("sheets/")]) == 1  # same bytes: not again
+
+
+def test_a_manifest_written_before_the_provenance_columns_still_loads(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from ice_tracker.archive import MANIFEST_COLUMNS, Archive
+
+    old = ("path,kind,source_url,sha256,bytes,fetched_at,etag,last_modified,content_type,state,agency\n"
+           "sheets/sheets_20250519_024922/p.xlsx,participating,https://www.ice.gov/p.xlsx," + "a" * 64 +
+           ",10,2025-05-19T02:49:22Z,e1,,,,\n")
+    (tmp_path / "manifest.csv").write_text(old, encoding="utf-8")
+    archive = Archive(tmp_path, datetime.now(timezone.utc))
+    [entry] = archive.entries
+    assert (entry.source, entry.origin, entry.capture_url, entry.etag) == ("live", "", "", "e1")
+    archive.save()
+    header, row = (tmp_path / "manifest.csv").read_text(encoding="utf-8").splitlines()
+    assert header.split(",") == MANIFEST_COLUMNS and row.startswith("sheets/sheets_20250519_024922/p.xlsx,")
+    assert row.endswith(",live,,,")

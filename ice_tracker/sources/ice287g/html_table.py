@@ -1,8 +1,9 @@
 """The roster as an HTML table on the 287(g) page (how ICE published it before February 2025).
 
 A captured page's roster table is kept as its own small file (`<list>Agencies_page_table.html`,
-the `<table>` element as the page had it, links made absolute; the whole page stays at its capture
-URL) so identical tables in many captures are one sha256;
+the `<table>` element as the page had it; the whole page stays at its capture URL) so identical
+tables in many captures are one sha256 whatever else the page showed; relative links are resolved
+against the 287(g) page's address when the table is read;
 it is read back by header names, exactly as a workbook's first sheet (`workbook.parse_roster`).
 """
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup, Tag
 
+from ice_tracker.sources.ice287g import PAGE_URL
 from ice_tracker.sources.ice287g.page import list_from_name
 from ice_tracker.sources.ice287g.workbook import RosterFormatError, RosterTable, parse_roster, read_roster_checked
 from ice_tracker.urls import absolute_url
@@ -46,18 +48,15 @@ def _list_of(table: Tag) -> str:
     return list_from_name(label) or "participating"
 
 
-def roster_tables(html: str | bytes, base_url: str = "") -> list[tuple[str, bytes]]:
+def roster_tables(html: str | bytes) -> list[tuple[str, bytes]]:
     """(list, the `<table>` element's HTML) for each roster table on a page, first of each list only."""
     soup = BeautifulSoup(html, "lxml")
     found: dict[str, bytes] = {}
     for index, table in enumerate(soup.find_all("table")):
         try:
-            parse_roster([_sheet(table, base_url, f"table{index + 1}")])
+            parse_roster([_sheet(table, "", f"table{index + 1}")])
         except RosterFormatError:
             continue
-        if base_url:  # the kept table must stand alone: its links made absolute
-            for anchor in table.find_all("a", href=True):
-                anchor["href"] = absolute_url(str(anchor["href"]), base_url)
         found.setdefault(_list_of(table), str(table).encode("utf-8"))
     return sorted(found.items())
 
@@ -81,4 +80,4 @@ def source_format(name: str) -> str:
 
 def read_archived_roster(path: Path) -> RosterTable:
     """An archived roster, workbook or HTML table (raises WorkbookError when it is neither)."""
-    return read_html_roster(path) if is_html_roster(path.name) else read_roster_checked(path)
+    return read_html_roster(path, PAGE_URL) if is_html_roster(path.name) else read_roster_checked(path)

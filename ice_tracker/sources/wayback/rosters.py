@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from tqdm import tqdm
 
@@ -46,6 +46,15 @@ class RosterBackfillSummary:
     new_tables: list[str] = field(default_factory=list)
     rejected: list[dict[str, str]] = field(default_factory=list)  # captures that are not rosters
     failed: list[dict[str, str]] = field(default_factory=list)  # captures that could not be read (retried)
+
+
+def page_base(original: str) -> str:
+    """A capture's original URL as a base for its hrefs, without the default port older CDX rows
+    carry (`http://www.ice.gov:80/…`), so the links it yields read as ICE's own."""
+    parts = urlsplit(original)
+    if parts.port in (80, 443) and parts.hostname:
+        return urlunsplit((parts.scheme, parts.hostname, parts.path, parts.query, ""))
+    return original
 
 
 def _url_without_scheme(url: str) -> str:
@@ -96,11 +105,11 @@ class RosterBackfill:
             html, timestamp = self.wayback.fetch_text(capture)
         except FetchError as exc:
             return self._failed(capture, str(exc))
-        links = [[c.url, c.text] for c in find_candidates(html, capture.original) if c.strong]
+        links = [[c.url, c.text] for c in find_candidates(html, page_base(capture.original)) if c.strong]
         self.state.page_links[capture.key] = links
         self.link_texts.update({url: text for url, text in links})
         outcomes = [self._table(capture, timestamp, kind, table) for kind, table in
-                    roster_tables(html, capture.original)]
+                    roster_tables(html)]
         self.state.mark(capture.key, "archived" if "archived" in outcomes else "held" if outcomes else "none")
         return None
 
