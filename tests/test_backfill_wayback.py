@@ -156,6 +156,8 @@ def test_backfill_archives_each_distinct_roster_once_at_its_capture_time(tmp_pat
         assert pdfs[MOA + "old_etowah_2020.pdf"]["agency"] == "Etowah County Sheriff's Office"
         failures = {r["url"] for r in csv.DictReader(open(data / "failures.csv", encoding="utf-8"))}
         assert MOA + "gone.pdf" not in failures and MOA + "nowhere.pdf" in failures
+        backlog = {r["url"]: r for r in csv.DictReader(open(data / "failures.csv", encoding="utf-8"))}
+        assert backlog[MOA + "old_fldoc_2020.pdf"]["attempts"] == "0"  # never tried live: the daily job will
         # what exists nowhere is listed with what was tried
         lost = {r["url"]: r for r in csv.DictReader(open(data / "data" / "unrecoverable.csv", encoding="utf-8"))}
         assert lost[MOA + "nowhere.pdf"]["wayback"] == "no capture in the Wayback Machine"

@@ -48,9 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """0: done (new files or not); 1: some captures or look-ups failed (retried next time); 2: the
     Wayback Machine could not be asked at all (nothing written)."""
-    from ice_tracker.archive import Archive
+    from ice_tracker.archive import Archive, utc_iso
     from ice_tracker.daily import make_client
     from ice_tracker.failures import FailureLog
+    from ice_tracker.sources.ice287g.backlog import note_backlog
     from ice_tracker.sources import wayback
     from ice_tracker.sources.wayback.agreements import DeadLinkRecovery
     from ice_tracker.sources.wayback.client import CdxError, WaybackClient
@@ -79,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
                                             unrecoverable=data_dir / "data" / "unrecoverable.csv", state=state).run()
                 result["agreements"] = asdict(recovery)
                 code = 1 if recovery.lookup_failed else code
+            # what the backfilled rosters link and nobody has fetched: the next daily run tries it live
+            result["backlog_added"] = note_backlog(archive, failures, utc_iso(datetime.now(timezone.utc)))
         except CdxError as exc:
             log.error("the Wayback Machine could not be asked: %s", exc)
             code = 2 if not archive.added else 1
