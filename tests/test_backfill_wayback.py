@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import time
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ import pytest
 from ice_tracker.cli import main
 from ice_tracker.failures import FailureLog
 from ice_tracker.roster.history import build_history
-from ice_tracker.sources.wayback.client import WaybackClient, cdx_rows, distinct_captures, Capture
+from ice_tracker.sources.wayback.client import Capture, WaybackClient, cdx_rows, distinct_captures
 from tests.archive_checks import manifest_rows
 from tests.conftest import shared_fixture_path, use_fast_network
 from tests.wayback_site import XLSX_TYPE, WaybackSite
@@ -206,7 +207,7 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(tmp_path: Path, fixtur
     with WaybackSite() as site:
         stand_in(site, fixtures)
         reused = "/web/20250315120000id_/" + DOC + "participatingAgencies02282025am.xlsx"
-        site.state.throttle[reused] = __import__("collections").deque(["0"] * 5)  # more 429s than retries
+        site.state.throttle[reused] = deque(["0"] * 5)  # more 429s than the client retries
         assert backfill(site, data, state, "--no-agreements") == 1  # one capture failed: retried next time
         first = len(manifest_rows(data))
         done = len(site.capture_requests())
