@@ -244,3 +244,32 @@ def test_requests_are_spaced_by_the_delay() -> None:
     client._wait()
     client._wait()
     assert time.monotonic() - started >= 0.4
+
+
+def test_the_deadline_ends_the_backfill_cleanly_and_the_next_run_completes_it(tmp_path: Path, fixtures: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    use_fast_network(monkeypatch)
+    data, state = tmp_path / "data", tmp_path / "state.json"
+    with WaybackSite() as site:
+        stand_in(site, fixtures)
+        code = main(["backfill", "--wayback", "--data-dir", str(data), "--state", str(state), "--wayback-url",
+                     site.base, "--delay", "0.25", "--deadline", "0.03", "--no-agreements"])  # 1.8 s
+        assert code == 1
+        partial = manifest_rows(data)
+        assert len(partial) < 7
+        assert all((data / r["path"]).is_file() for r in partial)
+        assert backfill(site, data, state, "--no-agreements") == 0
+    assert len(manifest_rows(data)) == 7
+
+
+def test_a_state_that_says_more_than_the_archive_holds_is_not_trusted(tmp_path: Path, fixtures: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CI run killed before its commit keeps its state in the cache but loses its files."""
+    use_fast_network(monkeypatch)
+    state = tmp_path / "state.json"
+    with WaybackSite() as site:
+        stand_in(site, fixtures)
+        assert backfill(site, tmp_path / "lost", state, "--no-agreements") == 0
+        assert backfill(site, tmp_path / "fresh", state, "--no-agreements") == 0
+    assert {r["sha256"] for r in manifest_rows(tmp_path / "fresh")} == {r["sha256"] for r in manifest_rows(tmp_path / "lost")}
+    assert len(manifest_rows(tmp_path / "fresh")) == 7

@@ -79,3 +79,6 @@ def test_backfill_is_a_dispatch_only_workflow_that_never_overlaps_the_daily_job(
     runs = "\n".join(step.get("run", "") for step in steps)
     assert "python -m ice_tracker backfill --wayback" in runs and "git commit" in runs and "size_guard" in runs
     assert any(step.get("uses", "").startswith("actions/cache/save@") and step.get("if") == "always()" for step in steps)
+    [commit] = [step for step in steps if step.get("id") == "commit"]
+    assert "always()" not in str(commit["if"]) and "exit_code == '1'" in str(commit["if"])  # never after a kill
+    assert "--deadline" in runs and "for attempt in 1 2 3 4 5; do" in commit["run"]

@@ -16,6 +16,9 @@ HELP = ("archive past rosters (workbooks and the pre-2025 HTML table) and dead a
 log = logging.getLogger(__name__)
 
 
+DEFAULT_DEADLINE_MINUTES = 24 * 60.0
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -43,31 +46,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"seconds between requests (default: $ICE_TRACKER_WAYBACK_DELAY or {DEFAULT_DELAY})")
     parser.add_argument("--page-url", default=PAGE_URL, help=f"the page whose captures to read (default: {PAGE_URL})")
     parser.add_argument("--no-agreements", action="store_true", help="rosters only; do not look for dead agreement links")
+    parser.add_argument("--deadline", type=float, default=DEFAULT_DEADLINE_MINUTES, metavar="MINUTES",
+                        help="end cleanly after this long with what is done (exit 1; run again to continue; "
+                             f"default {DEFAULT_DEADLINE_MINUTES:g})")
 
 
 def run(args: argparse.Namespace) -> int:
-    """0: done (new files or not); 1: some captures or look-ups failed (retried next time); 2: the
-    Wayback Machine could not be asked at all (nothing written)."""
+    """0: done (new files or not); 1: some captures or look-ups failed, or the deadline came first
+    (run again to continue); 2: the Wayback Machine could not be asked at all (nothing written);
+    130/143: interrupted (what was archived is kept, and recorded)."""
     from ice_tracker.archive import Archive, utc_iso
-    from ice_tracker.daily import make_client
+    from ice_tracker.config import SettingError
+    from ice_tracker.daily import RunContext, make_client, read_settings
     from ice_tracker.failures import FailureLog
-    from ice_tracker.sources.ice287g.backlog import note_backlog
+    from ice_tracker.interrupts import RunInterrupted, run_stoppers
     from ice_tracker.sources import wayback
+    from ice_tracker.sources.ice287g.backlog import note_backlog
     from ice_tracker.sources.wayback.agreements import DeadLinkRecovery
     from ice_tracker.sources.wayback.client import CdxError, WaybackClient
     from ice_tracker.sources.wayback.rosters import RosterBackfill
     from ice_tracker.sources.wayback.state import BackfillState
 
     data_dir = (args.data_dir or default_data_dir()).resolve()
+    try:
+        settings = read_settings(args)
+    except SettingError as exc:
+        log.error("%s", exc)
+        return 2
+    cache_dir = args.cache_dir or default_cache_dir()
+    context = RunContext(args, settings, data_dir, cache_dir, datetime.now(timezone.utc))
     base = (args.wayback_url or wayback.base_url()).rstrip("/")
     delay = wayback.default_delay() if args.delay is None else args.delay
-    state_path = args.state or (args.cache_dir or default_cache_dir()) / "wayback" / "backfill_state.json"
+    state_path = args.state or cache_dir / "wayback" / "backfill_state.json"
     archive = Archive(data_dir, datetime.now(timezone.utc))
     archive.prepare()
     failures = FailureLog(data_dir / "failures.csv")
     result: dict[str, object] = {"wayback_url": base}
     code = 0
-    with make_client(data_dir, [base]) as http:
+    with make_client(context, [base]) as http, run_stoppers(settings.deadline_minutes):
         client = WaybackClient(http, base, delay)
         state = BackfillState(state_path)
         try:
@@ -85,6 +101,12 @@ def run(args: argparse.Namespace) -> int:
         except CdxError as exc:
             log.error("the Wayback Machine could not be asked: %s", exc)
             code = 2 if not archive.added else 1
+        except RunInterrupted as exc:  # the deadline or a signal: keep what is archived, say so
+            log.error("backfill stopped (%s) after %d new file(s); run it again to continue", exc.reason,
+                      len(archive.added))
+            result["stopped"] = exc.reason
+            failures.save()
+            code = exc.exit_code
         finally:
             archive.finish()
             if archive.added:

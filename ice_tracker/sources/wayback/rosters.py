@@ -97,7 +97,7 @@ class RosterBackfill:
 
     # ----- pages ----------------------------------------------------------------------------
     def _page(self, capture: Capture) -> None:
-        if self.state.done(capture.key):
+        if self.state.done(capture.key, self._held):
             self.summary.already_done += 1
             self.link_texts.update({url: text for url, text in self.state.page_links.get(capture.key, [])})
             return
@@ -108,16 +108,19 @@ class RosterBackfill:
         links = [[c.url, c.text] for c in find_candidates(html, page_base(capture.original)) if c.strong]
         self.state.page_links[capture.key] = links
         self.link_texts.update({url: text for url, text in links})
-        outcomes = [self._table(capture, timestamp, kind, table) for kind, table in
-                    roster_tables(html)]
-        self.state.mark(capture.key, "archived" if "archived" in outcomes else "held" if outcomes else "none")
+        shas = [self._table(capture, timestamp, kind, table) for kind, table in roster_tables(html)]
+        self.state.mark(capture.key, f"held: {' '.join(shas)}" if shas else "none")
         return None
 
+    def _held(self, sha256: str) -> bool:
+        return self.archive.has_sha(sha256, WORKBOOK_KINDS)
+
     def _table(self, capture: Capture, timestamp: str, kind: str, table: bytes) -> str:
+        """Archive a page's roster table unless held; returns its sha256."""
         sha = sha256_bytes(table)
         if self.archive.has_sha(sha, WORKBOOK_KINDS):
             self.summary.already_held += 1
-            return "held"
+            return sha
         self.archive.temp_dir.mkdir(parents=True, exist_ok=True)
         temp = temp_path_beside(self.archive.temp_dir / "table.html")
         temp.write_bytes(table)
@@ -125,11 +128,11 @@ class RosterBackfill:
                                       self._entry(capture, timestamp, kind, sha, len(table), "text/html"),
                                       folder_stamp(timestamp))
         self.summary.new_tables.append(entry.path)
-        return "archived"
+        return sha
 
     # ----- workbooks ------------------------------------------------------------------------
     def _workbook(self, capture: Capture) -> None:
-        if self.state.done(capture.key):
+        if self.state.done(capture.key, self._held):
             self.summary.already_done += 1
             return None
         try:
@@ -148,7 +151,7 @@ class RosterBackfill:
         if self.archive.has_sha(result.sha256, WORKBOOK_KINDS):
             result.discard()
             self.summary.already_held += 1
-            self.state.mark(capture.key, "held")
+            self.state.mark(capture.key, f"held: {result.sha256}")
             return None
         candidate = Candidate(url=capture.original, text=self.link_texts.get(capture.original, ""), strong=True)
         published = result.filename if result.filename.lower().endswith((".xlsx", ".xls")) else ""
@@ -161,7 +164,7 @@ class RosterBackfill:
             folder_stamp(timestamp))
         result.temp_path = None
         self.summary.new_workbooks.append(entry.path)
-        self.state.mark(capture.key, "archived")
+        self.state.mark(capture.key, f"archived: {result.sha256}")
         return None
 
     # ----- shared ---------------------------------------------------------------------------

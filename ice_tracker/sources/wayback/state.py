@@ -1,20 +1,24 @@
 """What a backfill has already done, so an interrupted or repeated one starts where it stopped.
 
 A JSON file (in the cache, never committed): per capture key (`<timestamp> <url>`), its outcome
-(archived / held / rejected: a final answer; failed: tried again next time), and for each captured
-page the roster links it showed. Losing the file costs only requests: identity is still the sha256.
+(`archived: <sha256>…` / `held: <sha256>…` / `rejected: <why>` / `none`: final answers; `failed:
+<why>`: tried again next time), and for each captured page the roster links it showed. An archived
+or held capture counts as done only while the archive still holds its bytes (a run killed before
+its files were committed leaves a state that says more than the archive has). Losing the file
+costs only requests: identity is still the sha256.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from ice_tracker.fileio import atomic_write_text
 
 log = logging.getLogger(__name__)
-FINAL = ("archived", "held", "rejected", "none")
+FINAL = ("rejected", "none")  # answers that stay true whatever the archive holds
 VERSION = 1
 
 
@@ -32,8 +36,12 @@ class BackfillState:
             except (OSError, ValueError, AttributeError) as exc:
                 log.warning("ignoring unreadable backfill state %s: %s", self.path, exc)
 
-    def done(self, key: str) -> bool:
-        return self.outcomes.get(key, "").split(":", 1)[0] in FINAL
+    def done(self, key: str, held: Callable[[str], bool]) -> bool:
+        """Whether a capture needs no new request; `held(sha256)` says whether the archive has bytes."""
+        word, _, detail = self.outcomes.get(key, "").partition(":")
+        if word in ("archived", "held"):
+            return all(held(sha) for sha in detail.split())
+        return word in FINAL
 
     def mark(self, key: str, outcome: str) -> None:
         self.outcomes[key] = outcome
