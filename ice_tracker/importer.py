@@ -26,6 +26,7 @@ from ice_tracker.safepath import safe_component
 from ice_tracker.sources.ice287g.backlog import RosterLinks, note_backlog, roster_links
 from ice_tracker.sources.ice287g.page import list_from_name
 from ice_tracker.sources.ice287g.scrape import PDF_KINDS, WORKBOOK_KINDS, PdfLink, verify_pdf, verify_workbook
+from ice_tracker.sandbox import SandboxFailure
 from ice_tracker.xlsx import WorkbookError
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ class ArchiveImport:
             return self._reject(path, "folder is not sheets_YYYYMMDD_HHMMSS")
         try:
             table = verify_workbook(local_result(path))
-        except (OSError, WorkbookError) as exc:
+        except (OSError, WorkbookError, SandboxFailure) as exc:
             return self._reject(path, str(exc))
         sha = sha256_file(path)
         if self.archive.has_sha(sha, WORKBOOK_KINDS):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from ice_tracker.archive_verify import verify_archive
 from ice_tracker.cli import main
 from ice_tracker.failures import FailureLog
 from ice_tracker.roster.history import build_history
@@ -166,6 +167,7 @@ def test_backfill_archives_each_distinct_roster_once_at_its_capture_time(tmp_pat
         assert "none a PDF" in lost[MOA + "errpage.pdf"]["wayback"]
         assert MOA + "gone.pdf" not in lost and MOA + "old_etowah_2020.pdf" not in lost
         assert not (data / ".tmp").exists()
+        assert {f.status for f in verify_archive(data)} == {"ok"}  # `verify` reads the page table too
 
         # a second backfill changes nothing, with its resume state and without it
         before = tree(data)

@@ -13,7 +13,7 @@ from ice_tracker.cli import main
 from ice_tracker.daily import main as daily_main
 from tests.archive_checks import assert_archive_valid, manifest_rows
 from tests.conftest import shared_fixture_path, use_fast_network
-from tests.ice_site import IceSite
+from tests.ice_site import IceSite, synthetic_pdf
 from tests.roster_factory import roster_workbook
 
 ORIGIN = "appelson/Tracking_287g@1946c799ae59af836cbc5b0b5c063237546f9a86"
@@ -91,7 +91,7 @@ def test_the_daily_job_fetches_the_imported_backlog_and_not_what_was_imported(tm
         sheet.write_bytes(book)
         held = source / "agreements" / "agreements_20250519_024922" / "TEXAS" / "Alpha_County_Sheriff's_Office"
         held.mkdir(parents=True)
-        (held / "Alpha_TFM_MOA.pdf").write_bytes(b"%PDF-1.4 imported agreement\n%%EOF\n")
+        (held / "Alpha_TFM_MOA.pdf").write_bytes(synthetic_pdf("imported Alpha_TFM_MOA.pdf"))
         data = tmp_path / "data"
         assert main(["import-archive", str(source), "--origin", "test", "--data-dir", str(data)]) == 0
         assert [(r["url"], r["agency"]) for r in failures(data)] == [(moa + "Gamma_TFM_MOA.pdf", "Gamma Township Police")]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ice_tracker.archive import Archive
 from ice_tracker.failures import FailureLog
+from ice_tracker.sandbox import SandboxFailure, run_limited
 from ice_tracker.sources.ice287g.html_table import read_archived_roster
 from ice_tracker.sources.ice287g.scrape import PDF_KINDS, WORKBOOK_KINDS, PdfLink, pdf_links
 from ice_tracker.xlsx import WorkbookError
@@ -40,8 +41,8 @@ def roster_links(archive: Archive) -> RosterLinks:
             continue
         seen.add(entry.sha256)
         try:
-            table = read_archived_roster(archive.data_dir / entry.path)
-        except (OSError, WorkbookError) as exc:
+            table = run_limited("parse", read_archived_roster, archive.data_dir / entry.path)
+        except (OSError, WorkbookError, SandboxFailure) as exc:
             log.warning("cannot read archived roster %s: %s", entry.path, exc)
             continue
         for link in pdf_links(table):

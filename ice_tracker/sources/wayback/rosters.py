@@ -29,6 +29,7 @@ from ice_tracker.sources.ice287g.page import XLSX, Candidate, find_candidates
 from ice_tracker.sources.ice287g.scrape import WORKBOOK_KINDS, verify_workbook, workbook_file_name, workbook_list
 from ice_tracker.sources.wayback.client import Capture, WaybackClient, capture_time, distinct_captures, folder_stamp
 from ice_tracker.sources.wayback.state import BackfillState
+from ice_tracker.sandbox import SandboxFailure
 from ice_tracker.xlsx import WorkbookError
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ class RosterBackfill:
             return self._failed(capture, str(exc))
         try:
             table = verify_workbook(result)
-        except WorkbookError as exc:
+        except (WorkbookError, SandboxFailure) as exc:
             result.discard()
             log.info("not a roster (never archived): %s: %s", self.wayback.capture_url(timestamp, capture.original), exc)
             self.summary.rejected.append({"capture": self.wayback.capture_url(timestamp, capture.original),
