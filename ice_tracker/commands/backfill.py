@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"default {DEFAULT_DEADLINE_MINUTES:g})")
 
 
-def run(args: argparse.Namespace) -> int:
+def _run_locked(args: argparse.Namespace) -> int:
     """0: done (new files or not); 1: some captures or look-ups failed, or the deadline came first
     (run again to continue); 2: the Wayback Machine could not be asked at all (nothing written);
     130/143: interrupted (what was archived is kept, and recorded)."""
@@ -117,3 +117,17 @@ def run(args: argparse.Namespace) -> int:
              client.requests)
     print(json.dumps(result, indent=2, sort_keys=True))
     return code
+
+
+def run(args: argparse.Namespace) -> int:
+    """Under the data dir's lock, as the daily job (3: another run holds it; nothing changed)."""
+    from ice_tracker.runlock import DataDirLock, LockHeld
+
+    args.data_dir = (args.data_dir or default_data_dir()).resolve()
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with DataDirLock(args.data_dir):
+            return _run_locked(args)
+    except LockHeld as exc:
+        log.error("%s; nothing changed (exit 3)", exc)
+        return 3

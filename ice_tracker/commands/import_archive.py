@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="archive root to import into (default: $ICE_TRACKER_DATA_DIR or the repository root)")
 
 
-def run(args: argparse.Namespace) -> int:
+def _run_locked(args: argparse.Namespace) -> int:
     """0: imported, or everything already held; 1: some files were rejected; 2: nothing to import."""
     from ice_tracker.importer import ImportFailed, import_archive
 
@@ -37,3 +37,17 @@ def run(args: argparse.Namespace) -> int:
     if summary.rejected and not (summary.new_workbooks or summary.new_pdfs or summary.already_held):
         return 2
     return 1 if summary.rejected else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Under the data dir's lock, as the daily job (3: another run holds it; nothing changed)."""
+    from ice_tracker.runlock import DataDirLock, LockHeld
+
+    args.data_dir = (args.data_dir or default_data_dir()).resolve()
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with DataDirLock(args.data_dir):
+            return _run_locked(args)
+    except LockHeld as exc:
+        log.error("%s; nothing changed (exit 3)", exc)
+        return 3
