@@ -23,6 +23,10 @@ MIB = 1024**2
 
 LIMITS: dict[str, Limit] = {
     # Entries are added by the modules that enforce them; keep them sorted by name.
+    "body_attempts": Limit(
+        3, "attempts",
+        "a body cut short (reset, read timeout, fewer bytes than declared) is fetched again within the run, "
+        "resuming with Range; a few tries ride out a flaky connection, more would only delay the run"),
     "cell_chars": Limit(
         32_767, "characters",
         "Excel's own maximum for one cell; a longer value is cut at read time (quality.csv says so), because one "
@@ -65,6 +69,14 @@ LIMITS: dict[str, Limit] = {
         "the slowest real agreement (a 30-page scan, OCR plus handwriting) takes ~3 min on a loaded runner; "
         "anything past 15 min is stuck, and the daily run's budget is shared by ~2,400 PDFs",
     ),
+    "download_seconds": Limit(
+        600, "seconds",
+        "total wall time for one page, workbook or agreement PDF, all attempts included (the largest is a "
+        "few MB): a server trickling a byte at a time cannot hold the run, whatever the read timeout"),
+    "large_download_seconds": Limit(
+        3 * 3600, "seconds",
+        "total wall time for one DDP release file or release asset (up to 4 GB, ~0.4 MB/s at worst), "
+        "below the workflow's 6-hour job limit"),
     "parse_cpu_seconds": Limit(
         60, "CPU seconds per file",
         "a roster workbook or a PDF's structure parses in well under a second of CPU; a minute means a hostile file"),

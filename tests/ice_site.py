@@ -102,6 +102,7 @@ class SiteState:
     page_html: str | None = None  # overrides the generated page
     synthetic_pdf_size: int = 0
     replica: Any = None  # tests.scale_replica.Replica: its agreement PDFs are served too
+    ranges: bool = True  # answer `Range: bytes=N-` with 206 (If-Range honoured), as ice.gov's CDN does
 
 
 class IceSite(LoopbackSite):
@@ -208,7 +209,21 @@ def _make_handler(state: SiteState) -> type[BaseHTTPRequestHandler]:
             ):
                 self._send(path, 304, b"", served.content_type, etag=etag)
                 return
+            start = self._range_start(etag, len(served.body))
+            if start is not None:
+                self._send(path, 206, served.body[start:], served.content_type, etag=etag, filename=served.filename,
+                           extra={"Content-Range": f"bytes {start}-{len(served.body) - 1}/{len(served.body)}"})
+                return
             self._send(path, 200, served.body, served.content_type, etag=etag, filename=served.filename)
+
+        def _range_start(self, etag: str, size: int) -> int | None:
+            """N of a satisfiable `Range: bytes=N-` whose If-Range (if any) still matches, else None."""
+            match = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
+            if_range = self.headers.get("If-Range")
+            if not state.ranges or not match or (if_range and if_range not in (etag, LAST_MODIFIED)):
+                return None
+            start = int(match.group(1))
+            return start if start < size else None
 
         def _resolve(self, path: str) -> Served | None:
             if path == PAGE_PATH:
@@ -279,6 +294,7 @@ def _make_handler(state: SiteState) -> type[BaseHTTPRequestHandler]:
                 self.send_response(200)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
+                self.send_header("ETag", '"' + hashlib.sha256(body).hexdigest()[:20] + '"')  # as the real answer
                 self.end_headers()
                 self.wfile.write(body[: max(1, len(body) // 2)])
                 self.wfile.flush()
