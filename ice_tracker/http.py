@@ -550,25 +550,15 @@ class HttpClient:
             return response.status_code, None
 
 
-def env_number(name: str, default: float) -> float:
-    """A numeric ICE_TRACKER_* setting; raises ValueError naming the variable when it is not a number."""
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"{name}={value!r} is not a number") from None
-
-
 def client_from_env(allowed_hosts: Iterable[str], temp_dir: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> HttpClient:
-    """The HTTP client every command shares, tuned by ICE_TRACKER_CONNECT_TIMEOUT, _READ_TIMEOUT,
-    _RETRIES, _BACKOFF and _MAX_BYTES (see the README's configuration table)."""
+    """An HTTP client tuned by ICE_TRACKER_CONNECT_TIMEOUT, _READ_TIMEOUT, _RETRIES, _BACKOFF and _MAX_BYTES
+    (see the README's configuration table), for commands outside the daily job (the CSLLEA download)."""
     return HttpClient(
         allowed_hosts=allowed_hosts,
         temp_dir=temp_dir,
-        timeout=(env_number("ICE_TRACKER_CONNECT_TIMEOUT", 15), env_number("ICE_TRACKER_READ_TIMEOUT", 120)),
-        retries=int(env_number("ICE_TRACKER_RETRIES", 4)),
+        timeout=(env_number("ICE_TRACKER_CONNECT_TIMEOUT", 15, minimum=0.001),
+                 env_number("ICE_TRACKER_READ_TIMEOUT", 120, minimum=0.001)),
+        retries=int(env_number("ICE_TRACKER_RETRIES", 4, integer=True)),
         backoff_factor=env_number("ICE_TRACKER_BACKOFF", 2.0),
-        max_bytes=int(env_number("ICE_TRACKER_MAX_BYTES", max_bytes)),
+        max_bytes=int(env_number("ICE_TRACKER_MAX_BYTES", max_bytes, integer=True, minimum=1)),
     )

@@ -6,13 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from ice_tracker.config import default_data_dir
+from ice_tracker.config import DATA_DIR_DEFAULT, default_data_dir
 
 HELP = "extract text and metadata (model, agency, signing dates) from archived MOA PDFs, OCR for scans"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, default=None, help="archive root holding agreements/ and manifest.csv (default: $ICE_TRACKER_DATA_DIR, else the repository root)")
+    parser.add_argument("--data-dir", type=Path, default=None, help=f"archive root holding agreements/ and manifest.csv (default: {DATA_DIR_DEFAULT})")
     parser.add_argument("--out-dir", type=Path, default=None, help="where data/moa_metadata.csv and data/moa_text/ go (default: the data dir)")
     parser.add_argument("--tesseract", default=None, help="Tesseract binary (default: $ICE_TRACKER_TESSERACT, then PATH)")
     parser.add_argument("--dpi", type=int, default=None, help="render resolution for OCR (default 200)")

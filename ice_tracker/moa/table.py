@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ice_tracker.config import OVERRIDES_DIR
+from ice_tracker.config import overrides_for
 from ice_tracker.fileio import atomic_write_text, read_dict_csv, sha256_file, write_dict_csv
 from ice_tracker.moa.fields import extract_fields, signature_layout, signature_page
 from ice_tracker.moa.handwriting import DateReader, find_date_reader, handwriting_installed, handwriting_version
@@ -367,7 +367,7 @@ def run_moa(
 
     `out_dir` (default: `data_dir`) receives `data/moa_metadata.csv`, `data/moa_review.csv` (what
     is still missing) and `data/moa_text/`. Values read by a person come from
-    `<overrides_dir>/moa_fields.csv` (default: the repository's `overrides/`).
+    `<overrides_dir>/moa_fields.csv` (default: `<data_dir>/overrides/`).
     `tesseract` names the binary (default: $ICE_TRACKER_TESSERACT, then PATH); `handwriting=False`
     skips reading hand-written dates (rows then say `handwriting = unavailable` and are retried).
 
@@ -386,7 +386,7 @@ def run_moa(
     previous = {row["sha256"]: row for row in read_dict_csv(out_dir / METADATA) if row.get("sha256")}
     journal_path = journal or out_dir / JOURNAL
     previous.update(restore_journal(journal_path, out_dir))
-    overrides, override_problems = load_field_overrides((overrides_dir or OVERRIDES_DIR) / OVERRIDES_FILE)
+    overrides, override_problems = load_field_overrides((overrides_dir or overrides_for(data_dir)) / OVERRIDES_FILE)
     reader_wanted = handwriting and handwriting_installed()
     stats = dict.fromkeys(STATS, 0.0)
     roster_dates = {sha: signed_for(item.paths, roster) for sha, item in archive.items()}

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
 
-from ice_tracker.config import default_cache_dir
+from ice_tracker.config import default_cache_dir, overrides_for
 from ice_tracker.fileio import atomic_write_text, csv_lines, csv_text
 from ice_tracker.limits import limit
 from ice_tracker.quarantine import Quarantine
@@ -42,7 +42,7 @@ from ice_tracker.roster.history_files import HISTORY_DIR, LEGACY_FILE, partition
 from ice_tracker.roster.ids import IdState, advance, assign_roster
 from ice_tracker.roster.model import HISTORY_COLUMNS, LISTS, QUALITY_COLUMNS, Roster, quality
 from ice_tracker.roster.rows import build_rows
-from ice_tracker.roster.vocab import OVERRIDES_DIR, Vocabulary, load_vocabulary
+from ice_tracker.roster.vocab import Vocabulary, load_vocabulary
 from ice_tracker.xlsx import WorkbookError
 
 log = logging.getLogger(__name__)
@@ -276,12 +276,13 @@ def _process(item: Pending, parsed: ParsedWorkbook, state: IdState, vocab: Vocab
 
 
 def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path | None = None,
-                  overrides_dir: Path = OVERRIDES_DIR) -> dict:
+                  overrides_dir: Path | None = None) -> dict:
     """Bring every roster output up to date with the archive; returns a summary for the daily log."""
     data_dir = Path(data_dir)
     out_dir = Path(out_dir) if out_dir else data_dir / "data"
     cache_dir = Path(cache_dir) if cache_dir else default_roster_cache_dir()
     parse_cache, store = ParseCache(cache_dir, Quarantine(data_dir)), BlockStore(cache_dir)
+    overrides_dir = overrides_dir or overrides_for(data_dir)
     vocab = load_vocabulary(overrides_dir)
     rules = load_check_rules(overrides_dir)
     items, orphans = _discover(data_dir)
