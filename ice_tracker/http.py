@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from tqdm import tqdm
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from ice_tracker import USER_AGENT
@@ -180,15 +183,79 @@ def checked_url(url: str, allowed: Iterable[str], stats: HttpStats | None = None
     return link.url
 
 
+class _Sockets:
+    """Every socket this client's connections open, so a deadline can cut whichever one a download is
+    blocked on (waiting for headers or for body bytes); once cut, new connections fail at once."""
+
+    def __init__(self) -> None:
+        self.live: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self.cut = False
+
+    def opened(self, sock: socket.socket | None) -> None:
+        if self.cut:
+            if sock is not None:
+                sock.close()
+            raise ConnectionAbortedError("the download's deadline has passed")
+        if sock is not None:
+            self.live.add(sock)
+
+    def cut_all(self) -> None:
+        self.cut = True
+        for sock in list(self.live):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _TrackingAdapter(HTTPAdapter):
+    """An HTTPAdapter whose connections report their sockets to `_Sockets`."""
+
+    def __init__(self, sockets: _Sockets, **kwargs: Any):
+        self.sockets = sockets
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        sockets = self.sockets
+
+        def tracked(base: type) -> type:
+            def connect(conn: Any) -> None:
+                base.connect(conn)
+                sockets.opened(conn.sock)
+            return type(f"Tracked{base.__name__}", (base,), {"connect": connect})
+
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": type("TrackedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": tracked(HTTPConnection)}),
+            "https": type("TrackedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": tracked(HTTPSConnection)}),
+        }
+
+
 class _Deadline:
-    """A file's wall-clock budget across all its attempts. When it runs out mid-body, the response's
-    socket is shut down, so a server that trickles bytes (each read within the read timeout) is cut
+    """A file's wall-clock budget across all its attempts. When it runs out, the client's sockets are
+    shut down, so a server that trickles headers or body (each read within the read timeout) is cut
     at the deadline rather than when it finishes."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, sockets: _Sockets):
         self.seconds = seconds
         self.at = time.monotonic() + seconds
         self.fired = False
+        self.sockets = sockets
+        sockets.cut = False
+        self.timer = threading.Timer(seconds, self._cut)
+        self.timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.timer.cancel()
+        self.sockets.cut = False
+
+    def _cut(self) -> None:
+        self.fired = True
+        self.sockets.cut_all()
 
     def remaining(self) -> float:
         return self.at - time.monotonic()
@@ -197,24 +264,6 @@ class _Deadline:
         if self.fired or self.remaining() <= 0:
             self.fired = True
             raise DeadlineExceeded(url, f"gave up after the {self.seconds:g} s deadline for one file")
-
-    def guard(self, response: requests.Response) -> threading.Timer:
-        timer = threading.Timer(max(0.0, self.remaining()), self._cut, (response,))
-        timer.daemon = True
-        timer.start()
-        return timer
-
-    def _cut(self, response: requests.Response) -> None:
-        self.fired = True
-        connection = getattr(response.raw, "_connection", None) or getattr(response.raw, "connection", None)
-        sock = getattr(connection, "sock", None)
-        try:
-            if sock is not None:
-                sock.shutdown(socket.SHUT_RDWR)
-            else:
-                response.close()
-        except OSError:
-            pass
 
 
 # ----- resumable downloads (big files: DDP releases) ---------------------------------------------
@@ -319,7 +368,8 @@ class HttpClient:
         )
         self.session = _GuardedSession(self.allowed_hosts, self.stats)
         self.session.headers["User-Agent"] = user_agent
-        adapter = HTTPAdapter(max_retries=retry)
+        self.sockets = _Sockets()
+        adapter = _TrackingAdapter(self.sockets, max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -352,16 +402,19 @@ class HttpClient:
             response = self.session.get(target, headers=headers, timeout=timeout, stream=True)
         except FetchError:
             raise
-        except requests.exceptions.RetryError as exc:
-            raise NetworkError(url, f"gave up after retries: {exc}") from exc
-        except requests.exceptions.Timeout as exc:
-            if deadline is not None:
-                deadline.check(url)
-            raise NetworkError(url, f"timed out: {type(exc).__name__}") from exc
         except requests.exceptions.RequestException as exc:
+            if deadline is not None:
+                deadline.check(url)  # the deadline cut the connection
+            if isinstance(exc, requests.exceptions.RetryError):
+                raise NetworkError(url, f"gave up after retries: {exc}") from exc
+            if isinstance(exc, requests.exceptions.Timeout):
+                raise NetworkError(url, f"timed out: {type(exc).__name__}") from exc
             raise NetworkError(url, f"{type(exc).__name__}: {exc}") from exc
         finally:
             self.stats.seconds += time.perf_counter() - started
+        if deadline is not None and deadline.fired:
+            response.close()
+            deadline.check(url)  # headers cut short by the deadline can parse as a complete answer
         return response
 
     def get_text(self, url: str, max_bytes: int = 10 * 1024 * 1024) -> tuple[str, str]:
@@ -396,7 +449,7 @@ class HttpClient:
         fd, name = tempfile.mkstemp(prefix="download.", suffix=".part", dir=self.temp_dir)
         os.close(fd)
         return self._download(url, Path(name), headers, have=0, validator="", cap=max_bytes or self.max_bytes,
-                              deadline=_Deadline(limit("download_seconds")), attempts=int(limit("body_attempts")),
+                              deadline=_Deadline(limit("download_seconds"), self.sockets), attempts=int(limit("body_attempts")),
                               keep_partial=False)
 
     def fetch_resumable(self, url: str, partial: Path, *, max_bytes: int | None = None,
@@ -414,7 +467,7 @@ class HttpClient:
         saved = _read_validators(partial, url)
         have = partial.stat().st_size if saved else 0
         return self._download(url, partial, {}, have=have, validator=saved.get("etag") or saved.get("last_modified") or "",
-                              cap=max_bytes or self.max_bytes, deadline=_Deadline(limit("large_download_seconds")),
+                              cap=max_bytes or self.max_bytes, deadline=_Deadline(limit("large_download_seconds"), self.sockets),
                               attempts=attempts or int(limit("body_attempts")), keep_partial=True)
 
     def _download(self, url: str, path: Path, conditional: dict[str, str], *, have: int, validator: str, cap: int,
@@ -422,60 +475,67 @@ class HttpClient:
         """The attempts behind `fetch` and `fetch_resumable`: a cut body is transient and asked for
         again, from byte `have` when the server confirms the range (206 + matching Content-Range),
         else from the start; HTTP errors, oversize and the deadline end the download."""
-        last_error: FetchError | None = None
         try:
-            for _ in range(max(1, attempts)):
-                if have and not validator:
-                    have = 0  # nothing to prove the file is unchanged: start again
-                headers = {"Range": f"bytes={have}-", "If-Range": validator} if have else dict(conditional)
-                response = self._get(url, headers, deadline)
-                with response:
-                    result = _result_from(url, response)
-                    if response.status_code == 304 and not have:
-                        self.stats.not_modified += 1
-                        _drop(path, False)
-                        return result
-                    if response.status_code == 416:
-                        have, last_error = 0, HttpStatusError(url, 416)
-                        continue
-                    if response.status_code not in (200, 206):
-                        raise HttpStatusError(url, response.status_code)
-                    if response.status_code == 206 and _content_range_start(response.headers.get("Content-Range", "")) != have:
-                        have, last_error = 0, NetworkError(url, "server answered a range we did not ask for")
-                        continue
-                    offset = have if response.status_code == 206 else 0
-                    total = _expected_total(response, offset)
-                    if total is not None and total > cap:
-                        raise TooLarge(url, f"declared size {total:,} bytes exceeds the cap of {cap:,}")
-                    validator = result.etag or result.last_modified
-                    if keep_partial:
-                        _validators_path(path).write_text(json.dumps(
-                            {"url": url, "etag": result.etag, "last_modified": result.last_modified}), encoding="utf-8")
-                    try:
-                        size = self._write_body(response, path, offset, cap, url, total, result.filename, deadline)
-                    except NetworkError as exc:
-                        deadline.check(url)
-                        have = path.stat().st_size if path.exists() else 0
-                        log.info("%s; trying again from byte %s", exc, f"{have:,}")
-                        last_error = exc
-                        continue
-                if total is not None and size != total:
-                    have = size
-                    last_error = NetworkError(url, f"body ended at {size:,} of {total:,} bytes")
-                    log.info("%s; trying again", last_error)
-                    continue
-                _validators_path(path).unlink(missing_ok=True)
-                result.status = 200
-                result.temp_path = path
-                result.size = size
-                result.sha256, result.head = _hash_file(path)
-                if offset:
-                    log.info("resumed %s at byte %s", url, f"{offset:,}")
-                return result
+            with deadline:
+                return self._attempts(url, path, conditional, have=have, validator=validator, cap=cap,
+                                      deadline=deadline, attempts=attempts, keep_partial=keep_partial)
         except BaseException:
             _drop(path, keep_partial and not isinstance(sys.exc_info()[1], TooLarge))
             raise
-        _drop(path, keep_partial)
+
+    def _attempts(self, url: str, path: Path, conditional: dict[str, str], *, have: int, validator: str, cap: int,
+                  deadline: _Deadline, attempts: int, keep_partial: bool) -> FetchResult:
+        """One download's attempts: see `_download`."""
+        last_error: FetchError | None = None
+        for _ in range(max(1, attempts)):
+            if have and not validator:
+                have = 0  # nothing to prove the file is unchanged: start again
+            headers = {"Range": f"bytes={have}-", "If-Range": validator} if have else dict(conditional)
+            response = self._get(url, headers, deadline)
+            with response:
+                result = _result_from(url, response)
+                if response.status_code == 304 and not have:
+                    self.stats.not_modified += 1
+                    _drop(path, False)
+                    return result
+                if response.status_code == 416:
+                    have, last_error = 0, HttpStatusError(url, 416)
+                    continue
+                if response.status_code not in (200, 206):
+                    raise HttpStatusError(url, response.status_code)
+                if response.status_code == 206 and _content_range_start(response.headers.get("Content-Range", "")) != have:
+                    have, last_error = 0, NetworkError(url, "server answered a range we did not ask for")
+                    continue
+                offset = have if response.status_code == 206 else 0
+                total = _expected_total(response, offset)
+                if total is not None and total > cap:
+                    raise TooLarge(url, f"declared size {total:,} bytes exceeds the cap of {cap:,}")
+                validator = result.etag or result.last_modified
+                if keep_partial:
+                    _validators_path(path).write_text(json.dumps(
+                        {"url": url, "etag": result.etag, "last_modified": result.last_modified}), encoding="utf-8")
+                try:
+                    size = self._write_body(response, path, offset, cap, url, total, result.filename, deadline)
+                except NetworkError as exc:
+                    deadline.check(url)
+                    have = path.stat().st_size if path.exists() else 0
+                    log.info("%s; trying again from byte %s", exc, f"{have:,}")
+                    last_error = exc
+                    continue
+            deadline.check(url)  # a body cut by the deadline can look complete when no length was declared
+            if total is not None and size != total:
+                have = size
+                last_error = NetworkError(url, f"body ended at {size:,} of {total:,} bytes")
+                log.info("%s; trying again", last_error)
+                continue
+            _validators_path(path).unlink(missing_ok=True)
+            result.status = 200
+            result.temp_path = path
+            result.size = size
+            result.sha256, result.head = _hash_file(path)
+            if offset:
+                log.info("resumed %s at byte %s", url, f"{offset:,}")
+            return result
         assert last_error is not None
         raise last_error
 
@@ -484,7 +544,6 @@ class HttpClient:
         """Write the body at `offset` of `path` (0 truncates), under the deadline; returns the file's size."""
         started = time.perf_counter()
         size = offset
-        timer = deadline.guard(response)
         bar = tqdm(total=total, initial=offset, unit="B", unit_scale=True, desc=label[:40] or "download",
                    disable=True if self.progress is False else None, leave=False)
         try:
@@ -508,7 +567,6 @@ class HttpClient:
             deadline.check(url)
             raise NetworkError(url, f"body interrupted after {size:,} bytes: {type(exc).__name__}") from exc
         finally:
-            timer.cancel()
             bar.close()
             self.stats.seconds += time.perf_counter() - started
         return size

@@ -196,10 +196,26 @@ class _Trickle(QuietHandler):
             pass
 
 
-def test_trickling_server_is_cut_at_the_deadline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+class _TrickleHeaders(QuietHandler):
+    """Sends its status line, then one header byte every 0.5 s (never finishing the headers)."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        try:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            self.wfile.flush()
+            for _ in range(1000):
+                time.sleep(0.5)
+                self.wfile.write(b"a")
+                self.wfile.flush()
+        except OSError:
+            pass
+
+
+@pytest.mark.parametrize("handler", [_Trickle, _TrickleHeaders], ids=["body", "headers"])
+def test_trickling_server_is_cut_at_the_deadline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, handler: type) -> None:
     monkeypatch.setenv("ICE_TRACKER_LIMIT_DOWNLOAD_SECONDS", "2")
-    with LoopbackSite(_Trickle) as slow, HttpClient(allowed_hosts=["127.0.0.1"], temp_dir=tmp_path / "t",
-                                                    timeout=(2, 5), retries=0) as client:
+    with LoopbackSite(handler) as slow, HttpClient(allowed_hosts=["127.0.0.1"], temp_dir=tmp_path / "t",
+                                                   timeout=(2, 5), retries=2, backoff_factor=0.01) as client:
         started = time.monotonic()
         with pytest.raises(DeadlineExceeded, match="2 s deadline"):
             client.fetch(slow.base + "/slow.pdf")
