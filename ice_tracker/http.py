@@ -16,12 +16,9 @@ import hashlib
 import json
 import logging
 import os
-import socket
 import sys
 import tempfile
-import threading
 import time
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,13 +26,11 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from tqdm import tqdm
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from ice_tracker import USER_AGENT
+from ice_tracker.deadline import Deadline, Sockets, TrackingAdapter
 from ice_tracker.fileio import PUBLIC_FILE_MODE
 from ice_tracker.limits import limit
 from ice_tracker.urls import BadLink, parse_link
@@ -183,87 +178,9 @@ def checked_url(url: str, allowed: Iterable[str], stats: HttpStats | None = None
     return link.url
 
 
-class _Sockets:
-    """Every socket this client's connections open, so a deadline can cut whichever one a download is
-    blocked on (waiting for headers or for body bytes); once cut, new connections fail at once."""
-
-    def __init__(self) -> None:
-        self.live: weakref.WeakSet[socket.socket] = weakref.WeakSet()
-        self.cut = False
-
-    def opened(self, sock: socket.socket | None) -> None:
-        if self.cut:
-            if sock is not None:
-                sock.close()
-            raise ConnectionAbortedError("the download's deadline has passed")
-        if sock is not None:
-            self.live.add(sock)
-
-    def cut_all(self) -> None:
-        self.cut = True
-        for sock in list(self.live):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-class _TrackingAdapter(HTTPAdapter):
-    """An HTTPAdapter whose connections report their sockets to `_Sockets`."""
-
-    def __init__(self, sockets: _Sockets, **kwargs: Any):
-        self.sockets = sockets
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        sockets = self.sockets
-
-        def tracked(base: type) -> type:
-            def connect(conn: Any) -> None:
-                base.connect(conn)
-                sockets.opened(conn.sock)
-            return type(f"Tracked{base.__name__}", (base,), {"connect": connect})
-
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": type("TrackedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": tracked(HTTPConnection)}),
-            "https": type("TrackedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": tracked(HTTPSConnection)}),
-        }
-
-
-class _Deadline:
-    """A file's wall-clock budget across all its attempts. When it runs out, the client's sockets are
-    shut down, so a server that trickles headers or body (each read within the read timeout) is cut
-    at the deadline rather than when it finishes."""
-
-    def __init__(self, seconds: float, sockets: _Sockets):
-        self.seconds = seconds
-        self.at = time.monotonic() + seconds
-        self.fired = False
-        self.sockets = sockets
-        sockets.cut = False
-        self.timer = threading.Timer(seconds, self._cut)
-        self.timer.daemon = True
-
-    def __enter__(self) -> _Deadline:
-        self.timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.timer.cancel()
-        self.sockets.cut = False
-
-    def _cut(self) -> None:
-        self.fired = True
-        self.sockets.cut_all()
-
-    def remaining(self) -> float:
-        return self.at - time.monotonic()
-
-    def check(self, url: str) -> None:
-        if self.fired or self.remaining() <= 0:
-            self.fired = True
-            raise DeadlineExceeded(url, f"gave up after the {self.seconds:g} s deadline for one file")
+def _enforce(deadline: Deadline, url: str) -> None:
+    if deadline.expired():
+        raise DeadlineExceeded(url, f"gave up after the {deadline.seconds:g} s deadline for one file")
 
 
 # ----- resumable downloads (big files: DDP releases) ---------------------------------------------
@@ -368,8 +285,8 @@ class HttpClient:
         )
         self.session = _GuardedSession(self.allowed_hosts, self.stats)
         self.session.headers["User-Agent"] = user_agent
-        self.sockets = _Sockets()
-        adapter = _TrackingAdapter(self.sockets, max_retries=retry)
+        self.sockets = Sockets()
+        adapter = TrackingAdapter(self.sockets, max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -390,13 +307,13 @@ class HttpClient:
         """The URL to connect to, rebuilt from what was checked; raises BadUrl or HostNotAllowed."""
         return checked_url(url, self.allowed_hosts, self.stats)
 
-    def _get(self, url: str, headers: dict[str, str], deadline: _Deadline | None = None) -> requests.Response:
+    def _get(self, url: str, headers: dict[str, str], deadline: Deadline | None = None) -> requests.Response:
         target = self.check_host(url)
         self.stats.requests += 1
         started = time.perf_counter()
         timeout = self.timeout
         if deadline is not None:
-            deadline.check(url)
+            _enforce(deadline, url)
             timeout = (min(self.timeout[0], deadline.remaining()), min(self.timeout[1], deadline.remaining()))
         try:
             response = self.session.get(target, headers=headers, timeout=timeout, stream=True)
@@ -404,7 +321,7 @@ class HttpClient:
             raise
         except requests.exceptions.RequestException as exc:
             if deadline is not None:
-                deadline.check(url)  # the deadline cut the connection
+                _enforce(deadline, url)  # the deadline cut the connection
             if isinstance(exc, requests.exceptions.RetryError):
                 raise NetworkError(url, f"gave up after retries: {exc}") from exc
             if isinstance(exc, requests.exceptions.Timeout):
@@ -414,7 +331,7 @@ class HttpClient:
             self.stats.seconds += time.perf_counter() - started
         if deadline is not None and deadline.fired:
             response.close()
-            deadline.check(url)  # headers cut short by the deadline can parse as a complete answer
+            _enforce(deadline, url)  # headers cut short by the deadline can parse as a complete answer
         return response
 
     def get_text(self, url: str, max_bytes: int = 10 * 1024 * 1024) -> tuple[str, str]:
@@ -449,7 +366,7 @@ class HttpClient:
         fd, name = tempfile.mkstemp(prefix="download.", suffix=".part", dir=self.temp_dir)
         os.close(fd)
         return self._download(url, Path(name), headers, have=0, validator="", cap=max_bytes or self.max_bytes,
-                              deadline=_Deadline(limit("download_seconds"), self.sockets), attempts=int(limit("body_attempts")),
+                              deadline=Deadline(limit("download_seconds"), self.sockets), attempts=int(limit("body_attempts")),
                               keep_partial=False)
 
     def fetch_resumable(self, url: str, partial: Path, *, max_bytes: int | None = None,
@@ -467,11 +384,11 @@ class HttpClient:
         saved = _read_validators(partial, url)
         have = partial.stat().st_size if saved else 0
         return self._download(url, partial, {}, have=have, validator=saved.get("etag") or saved.get("last_modified") or "",
-                              cap=max_bytes or self.max_bytes, deadline=_Deadline(limit("large_download_seconds"), self.sockets),
+                              cap=max_bytes or self.max_bytes, deadline=Deadline(limit("large_download_seconds"), self.sockets),
                               attempts=attempts or int(limit("body_attempts")), keep_partial=True)
 
     def _download(self, url: str, path: Path, conditional: dict[str, str], *, have: int, validator: str, cap: int,
-                  deadline: _Deadline, attempts: int, keep_partial: bool) -> FetchResult:
+                  deadline: Deadline, attempts: int, keep_partial: bool) -> FetchResult:
         """The attempts behind `fetch` and `fetch_resumable`: a cut body is transient and asked for
         again, from byte `have` when the server confirms the range (206 + matching Content-Range),
         else from the start; HTTP errors, oversize and the deadline end the download."""
@@ -484,7 +401,7 @@ class HttpClient:
             raise
 
     def _attempts(self, url: str, path: Path, conditional: dict[str, str], *, have: int, validator: str, cap: int,
-                  deadline: _Deadline, attempts: int, keep_partial: bool) -> FetchResult:
+                  deadline: Deadline, attempts: int, keep_partial: bool) -> FetchResult:
         """One download's attempts: see `_download`."""
         last_error: FetchError | None = None
         for _ in range(max(1, attempts)):
@@ -517,12 +434,12 @@ class HttpClient:
                 try:
                     size = self._write_body(response, path, offset, cap, url, total, result.filename, deadline)
                 except NetworkError as exc:
-                    deadline.check(url)
+                    _enforce(deadline, url)
                     have = path.stat().st_size if path.exists() else 0
                     log.info("%s; trying again from byte %s", exc, f"{have:,}")
                     last_error = exc
                     continue
-            deadline.check(url)  # a body cut by the deadline can look complete when no length was declared
+            _enforce(deadline, url)  # a body cut by the deadline can look complete when no length was declared
             if total is not None and size != total:
                 have = size
                 last_error = NetworkError(url, f"body ended at {size:,} of {total:,} bytes")
@@ -540,7 +457,7 @@ class HttpClient:
         raise last_error
 
     def _write_body(self, response: requests.Response, path: Path, offset: int, cap: int, url: str,
-                    total: int | None, label: str, deadline: _Deadline) -> int:
+                    total: int | None, label: str, deadline: Deadline) -> int:
         """Write the body at `offset` of `path` (0 truncates), under the deadline; returns the file's size."""
         started = time.perf_counter()
         size = offset
@@ -559,12 +476,12 @@ class HttpClient:
                             raise TooLarge(url, f"body exceeds the cap of {cap:,} bytes")
                         handle.write(chunk)
                         bar.update(len(chunk))
-                        deadline.check(url)
+                        _enforce(deadline, url)
                 finally:
                     handle.flush()
                     os.fsync(handle.fileno())
         except (requests.exceptions.RequestException, OSError) as exc:
-            deadline.check(url)
+            _enforce(deadline, url)
             raise NetworkError(url, f"body interrupted after {size:,} bytes: {type(exc).__name__}") from exc
         finally:
             bar.close()
