@@ -4,9 +4,12 @@ GET  /repos/<o>/<r>/releases/tags/<tag>            → the release, or 404
 POST /repos/<o>/<r>/releases                       → 201, a new release (tag_name from the JSON body)
 GET  /repos/<o>/<r>/releases/<id>/assets?page=N    → its assets, paged (per_page honoured)
 POST /uploads/repos/<o>/<r>/releases/<id>/assets?name=X  (the uploads endpoint) → 201, the asset
+DELETE /repos/<o>/<r>/releases/assets/<id>         → 204
 GET  /download/<tag>/<name>                        → 302 to /objects/<id> (as github.com does) → bytes
 
-API calls without `Authorization: Bearer <token>` get 401. Faults: `fail_uploads` answers uploads 500.
+API calls without `Authorization: Bearer <token>` get 401. Faults: `fail_uploads` answers uploads 500;
+`break_uploads` answers 502 and leaves a broken (`starter`, empty) asset under the name, as an
+interrupted upload to GitHub does.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class ApiState:
     blobs: dict[int, bytes] = field(default_factory=dict)  # asset id → bytes
     calls: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path, status)
     fail_uploads: bool = False
+    break_uploads: bool = False
     next_id: int = 1
 
 
@@ -129,7 +133,14 @@ def _make_handler(state: ApiState, site: ReleaseApi) -> type[BaseHTTPRequestHand
                 release_id = int(match.group(1))
                 tag = next(t for t, r in state.releases.items() if r["id"] == release_id)
                 name = parse_qs(parts.query)["name"][0]
+                if any(a["name"] == name for a in state.assets[release_id]):
+                    self._answer(422, {"message": "Validation Failed", "errors": [{"code": "already_exists"}]})
+                    return
                 ident, state.next_id = state.next_id, state.next_id + 1
+                if state.break_uploads:
+                    state.assets[release_id].append({"id": ident, "name": name, "size": 0, "state": "starter"})
+                    self._answer(502, {"message": "Bad Gateway"})
+                    return
                 asset = {"id": ident, "name": name, "size": len(body), "state": "uploaded",
                          "digest": "sha256:" + hashlib.sha256(body).hexdigest(),
                          "url": f"{site.base}{prefix}/assets/{ident}",
@@ -138,6 +149,19 @@ def _make_handler(state: ApiState, site: ReleaseApi) -> type[BaseHTTPRequestHand
                 state.blobs[ident] = body
                 self._answer(201, asset)
                 return
+            self._answer(404, {"message": "Not Found"})
+
+        def do_DELETE(self) -> None:  # noqa: N802
+            if not self._authorised():
+                return
+            match = re.fullmatch(re.escape(prefix) + r"/assets/(\d+)", urlsplit(self.path).path)
+            for assets in state.assets.values():
+                for asset in list(assets):
+                    if match and asset["id"] == int(match.group(1)):
+                        assets.remove(asset)
+                        state.blobs.pop(asset["id"], None)
+                        self._answer(204)
+                        return
             self._answer(404, {"message": "Not Found"})
 
     return Handler

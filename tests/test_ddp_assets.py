@@ -145,15 +145,19 @@ def test_a_file_that_exists_nowhere_is_reported(site: DdpSite, dirs) -> None:
     assert "missing" in summary["commit_message"]
 
 
-def test_failed_upload_is_recorded_and_retried_next_run(site: DdpSite, api: ReleaseApi, dirs) -> None:
-    api.state.fail_uploads = True
+@pytest.mark.parametrize("fault", ["fail_uploads", "break_uploads"], ids=["refused", "interrupted"])
+def test_failed_upload_is_recorded_and_retried_next_run(site: DdpSite, api: ReleaseApi, dirs, fault: str) -> None:
+    setattr(api.state, fault, True)
     assert run(site, dirs) == 0
     assert all(r["asset_url"] == "" for r in cached(dirs))
     assert {f["kind"] for f in failures(dirs)} == {"ddp-asset"}
-    api.state.fail_uploads = False
+    setattr(api.state, fault, False)
     assert run(site, dirs) == 0
     assert all(r["asset_url"] for r in cached(dirs))
     assert failures(dirs) == []
+    stored = [a for assets in api.state.assets.values() for a in assets]
+    assert all(a["state"] == "uploaded" for a in stored) and len(stored) == len({r["sha256"] for r in cached(dirs)})
+    assert bool(api.calls("DELETE", "/assets/")) == (fault == "break_uploads")  # the broken asset removed first
 
 
 def test_ddp_link_that_parsers_read_differently_is_refused(dirs) -> None:

@@ -3,7 +3,7 @@
 Files over the repository's size limit live in the Actions cache, which evicts entries. Each one is
 also uploaded, once, as an asset of the GitHub release tagged `ddp-<release_id>` in $GITHUB_REPOSITORY,
 through GitHub's REST API with the workflow's $GITHUB_TOKEN (create or get the release by tag, list
-its assets, upload to the uploads endpoint); the manifest records the asset's download URL beside
+its assets, remove a broken one, upload to the uploads endpoint); the manifest records the asset's download URL beside
 the file's sha256, so a missing cache file can be fetched back and checked. Every request goes
 through the shared HTTP client; the API and uploads base URLs are settings
 ($ICE_TRACKER_ASSET_API, $ICE_TRACKER_ASSET_UPLOADS), so the tests serve them from loopback.
@@ -119,14 +119,22 @@ class AssetStore:
         release = self.release(release_id)
         name = asset_name(sha256, file_name)
         size = path.stat().st_size
-        for asset in self.assets(release):
-            if asset.get("name") == name and asset.get("size") == size and asset.get("state", "uploaded") == "uploaded":
+        known = self.assets(release)
+        for asset in list(known):
+            if asset.get("name") != name:
+                continue
+            if asset.get("size") == size and asset.get("state", "uploaded") == "uploaded":
                 return str(asset["browser_download_url"])
+            # An interrupted upload leaves a broken asset under the name: remove it, then upload again.
+            status, _ = self._call("DELETE", f"{self.api}/repos/{self.repository}/releases/assets/{asset['id']}")
+            if status not in (204, 404):
+                raise AssetError(f"removing the broken asset {name} answered HTTP {status}")
+            known.remove(asset)
         status, body = self._call(
             "POST", f"{self.uploads}/repos/{self.repository}/releases/{release['id']}/assets?name={quote(name)}",
             headers={"Content-Type": "application/octet-stream"}, body_path=path)
         if status != 201 or not isinstance(body, dict) or not body.get("browser_download_url"):
             raise AssetError(f"uploading {name} to release {TAG_PREFIX}{release_id} answered HTTP {status}")
-        self._assets[release["id"]].append(body)
+        known.append(body)
         log.info("uploaded %s (%s bytes) to release %s%s", name, f"{size:,}", TAG_PREFIX, release_id)
         return str(body["browser_download_url"])
