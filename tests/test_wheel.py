@@ -33,10 +33,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The `ice-tracker` script of a fresh venv holding only the wheel (dependencies from the system)."""
     if not shutil.which("pip") and not (Path(sys.executable).parent / "pip").exists():
         pytest.skip("pip is not available")
-    try:
-        import wheel  # noqa: F401
-    except ImportError:
-        pytest.skip("the `wheel` package is needed to build a wheel offline (requirements-dev.txt)")
+    for needed in ("setuptools", "wheel"):
+        try:
+            __import__(needed)
+        except ImportError:
+            pytest.skip(f"`{needed}` is needed to build a wheel offline (requirements-dev.txt)")
     root = tmp_path_factory.mktemp("wheel")
     source = root / "src"  # a copy, so building writes nothing into the checkout
     source.mkdir()
