@@ -74,9 +74,9 @@ LIMITS: dict[str, Limit] = {
         "total wall time for one page, workbook or agreement PDF, all attempts included (the largest is a "
         "few MB): a server trickling a byte at a time cannot hold the run, whatever the read timeout"),
     "large_download_seconds": Limit(
-        3 * 3600, "seconds",
-        "total wall time for one DDP release file or release asset (up to 4 GB, ~0.4 MB/s at worst), "
-        "below the workflow's 6-hour job limit"),
+        3600, "seconds",
+        "total wall time for one DDP release file or release asset (up to 4 GB, so at least ~1.1 MB/s), "
+        "below the daily job's 80-minute run deadline so one slow file cannot use up the whole run"),
     "parse_cpu_seconds": Limit(
         60, "CPU seconds per file",
         "a roster workbook or a PDF's structure parses in well under a second of CPU; a minute means a hostile file"),
