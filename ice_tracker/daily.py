@@ -328,6 +328,8 @@ def _iso_date(value: Any) -> str:
 def _releases_message(releases: dict[str, Any]) -> list[str]:
     """'DDP: new release through 2026-03-10, 3 files' or 'DDP: 1 more file for release 2026-03-10'."""
     new_files, failed_files = len(releases.get("files_new", [])), len(releases.get("failures", []))
+    lost = len((releases.get("durability") or {}).get("missing", []))
+    lost_text = [f"DDP: {_plural(lost, 'archived file')} missing everywhere"] if lost else []
     release = _iso_date(releases.get("release_id"))
     if releases.get("new_release"):
         through = _iso_date(releases.get("through"))
@@ -336,8 +338,8 @@ def _releases_message(releases: dict[str, Any]) -> list[str]:
     elif new_files:
         text = f"DDP: {_plural(new_files, 'more file')}" + (f" for release {release}" if release else "")
     else:
-        return []
-    return [text + (f", {failed_files} failed" if failed_files else "")]
+        return lost_text
+    return [text + (f", {failed_files} failed" if failed_files else "")] + lost_text
 
 
 def commit_message(results: dict[str, dict[str, Any]], stopped: str = "") -> str:

@@ -155,9 +155,6 @@ def headline(summary: WatchSummary, n_files: int) -> str:
         bits.append(f"DDP: {n} more file{'' if n == 1 else 's'} for release {summary.release_id}")
     if bits and summary.failures:
         bits.append(f"{len(summary.failures)} failed")
-    lost = len(summary.durability.missing)
-    if lost:
-        bits.append(f"DDP: {lost} archived file{'' if lost == 1 else 's'} missing and not restorable")
     return ", ".join(bits)
 
 
