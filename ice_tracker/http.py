@@ -30,6 +30,7 @@ from tqdm import tqdm
 from urllib3.util.retry import Retry
 
 from ice_tracker import USER_AGENT
+from ice_tracker.config import env_number
 from ice_tracker.deadline import Deadline, Sockets, TrackingAdapter
 from ice_tracker.fileio import PUBLIC_FILE_MODE
 from ice_tracker.limits import limit
