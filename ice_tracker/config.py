@@ -3,7 +3,7 @@
 The data dir is $ICE_TRACKER_DATA_DIR, else the checkout's root when running from a checkout (what
 the workflow commits), else the current directory (an installed copy never writes into
 site-packages). Hand corrections live in `<data-dir>/overrides/`, seeded from the package's
-defaults the first time a data dir is used; in the checkout that is the repository's `overrides/`.
+defaults the first time a command is given that data dir (the package's defaults are read until then); in the checkout that is the repository's `overrides/`.
 """
 
 from __future__ import annotations
@@ -37,11 +37,17 @@ DEFAULT_OVERRIDES_DIR = default_overrides_dir()
 
 
 def overrides_for(data_dir: Path) -> Path:
-    """`<data_dir>/overrides`, seeded with the package's defaults when it does not exist yet.
-
-    A data dir that cannot be written keeps working on the defaults (logged)."""
+    """`<data_dir>/overrides` when it exists, else the package's defaults (read, never written here)."""
     target = Path(data_dir) / OVERRIDES
-    if target.exists() or not DEFAULT_OVERRIDES_DIR.is_dir():
+    return target if target.is_dir() else DEFAULT_OVERRIDES_DIR
+
+
+def seed_overrides(data_dir: Path) -> Path:
+    """Create `<data_dir>/overrides` from the package's defaults when it does not exist yet (the
+    commands do this for the data dir they were given; library calls never write it). A data dir
+    that cannot be written keeps working on the defaults (logged)."""
+    target = Path(data_dir) / OVERRIDES
+    if target.exists() or not Path(data_dir).is_dir() or not DEFAULT_OVERRIDES_DIR.is_dir():
         return target
     try:
         for source in sorted(DEFAULT_OVERRIDES_DIR.glob("*.csv")):
