@@ -49,6 +49,14 @@ LIMITS: dict[str, Limit] = {
     "ddp_workbook_unzipped": Limit(
         24 * GIB, "bytes",
         "uncompressed size of a detentions workbook (the 280 MB raw release unzips to a few GB)"),
+    "download_seconds": Limit(
+        600, "seconds",
+        "total wall time for one page, workbook or agreement PDF, all attempts included (the largest is a "
+        "few MB): a server trickling a byte at a time cannot hold the run, whatever the read timeout"),
+    "large_download_seconds": Limit(
+        3600, "seconds",
+        "total wall time for one DDP release file or release asset (up to 4 GB, so at least ~1.1 MB/s), "
+        "below the daily job's 80-minute run deadline so one slow file cannot use up the whole run"),
     "moa_page_points": Limit(
         5000, "points per page side",
         "an agreement page is letter or legal size (612 x 1008 pt at most; scans declaring 300-dpi pixels "
@@ -69,14 +77,6 @@ LIMITS: dict[str, Limit] = {
         "the slowest real agreement (a 30-page scan, OCR plus handwriting) takes ~3 min on a loaded runner; "
         "anything past 15 min is stuck, and the daily run's budget is shared by ~2,400 PDFs",
     ),
-    "download_seconds": Limit(
-        600, "seconds",
-        "total wall time for one page, workbook or agreement PDF, all attempts included (the largest is a "
-        "few MB): a server trickling a byte at a time cannot hold the run, whatever the read timeout"),
-    "large_download_seconds": Limit(
-        3600, "seconds",
-        "total wall time for one DDP release file or release asset (up to 4 GB, so at least ~1.1 MB/s), "
-        "below the daily job's 80-minute run deadline so one slow file cannot use up the whole run"),
     "parse_cpu_seconds": Limit(
         60, "CPU seconds per file",
         "a roster workbook or a PDF's structure parses in well under a second of CPU; a minute means a hostile file"),
