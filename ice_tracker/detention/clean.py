@@ -47,6 +47,16 @@ def clean_number(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
+def _parse_text_dates(text: pd.Series) -> pd.Series:
+    """ISO-like text in one vectorised pass; only what that leaves unparsed goes through the slow
+    per-value parser (US dates `03/10/2026 14:05`, odd spacing)."""
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601").astype("datetime64[s]")
+    rest = parsed.isna() & text.notna()
+    if rest.any():
+        parsed[rest] = pd.to_datetime(text[rest], errors="coerce", format="mixed").astype("datetime64[s]")
+    return parsed
+
+
 def clean_datetime(values: pd.Series) -> pd.Series:
     """Any mix of datetime cells, text and Excel serials → datetime64[s], out-of-range → NaT."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
@@ -64,7 +74,11 @@ def clean_datetime(values: pd.Series) -> pd.Series:
             years = out.dt.year
             return out.mask((years < MIN_YEAR) | (years > MAX_YEAR))
         is_number = obj.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
-        parsed = pd.to_datetime(obj.where(~is_number), errors="coerce", format="mixed")
+        if kind == "string":  # text files: ISO text parses in C; serials written as text become numbers
+            as_number = pd.to_numeric(obj, errors="coerce")
+            is_number = as_number.notna() & obj.str.fullmatch(r"\s*\d+(\.\d+)?\s*").fillna(False).astype(bool)
+            obj = obj.where(~is_number, as_number)
+        parsed = _parse_text_dates(obj.where(~is_number))
         out = parsed.astype("datetime64[s]")
         if is_number.any():
             serial = pd.to_numeric(obj.where(is_number), errors="coerce").to_numpy(dtype="float64")

@@ -14,6 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ice_tracker.detention.stints import end_of_extract_day
+
 STAY_COLUMNS = [
     "unique_identifier", "stay_book_in_date_time", "stay_book_out_date_time", "n_stints",
     "first_detention_facility_code", "last_detention_facility_code", "longest_detention_facility_code",
@@ -27,7 +29,7 @@ def build_stays(stints: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame,
 
     Stints without a stay book-in are given their own book-in as the stay key (and counted).
     stay_length_days runs from the stay book-in to the stay book-out, or for an ongoing stay to the
-    extract date (time so far); ALOS uses completed stays only.
+    end of the extract day (time so far); ALOS uses completed stays only.
     """
     rows = stints.loc[stints["unique_identifier"].notna().to_numpy(),
                       ["unique_identifier", "stay_book_in_date_time", "stay_book_out_date_time",
@@ -52,7 +54,7 @@ def build_stays(stints: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame,
     stays["first_book_in_date_time"] = rows["book_in_date_time"].to_numpy()[first]
     stays["last_book_out_date_time"] = grouped["book_out_date_time"].max().to_numpy()
     stays["ongoing"] = stays["stay_book_out_date_time"].isna().to_numpy()
-    end = stays["stay_book_out_date_time"].fillna(pd.Timestamp(extract_date))
+    end = stays["stay_book_out_date_time"].fillna(pd.Timestamp(end_of_extract_day(extract_date)))
     stays["stay_length_days"] = ((end - stays["stay_book_in_date_time"]).dt.total_seconds() / 86400.0).round(6)
     # all codes of a stay, in book-in order: rows are sorted by stay, so one Arrow list join does it
     offsets = pa.array(np.append(first, len(rows)).astype(np.int32))

@@ -5,14 +5,17 @@ Duplicate rules (DOMAIN.md §5), applied only to rows that carry an identifier:
    dates is kept.
 2. same-day: within (identifier, facility code, book-in calendar date, stay book-in) the latest
    book-in is kept.
-Open stints (no book-out) run to the stay book-out when the stay has one, else to the extract date.
+Open stints (no book-out) run to the stay book-out when the stay has one, else through the whole
+extract day: their effective book-out is the midnight that ends the extract day, so they count at
+midnight on every day up to and including the extract date, and people booked in on the extract day
+who are still detained are kept (DOMAIN.md §5).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -96,6 +99,11 @@ def _flag_same_day(frame: pd.DataFrame, eligible: np.ndarray) -> np.ndarray:
     return flags
 
 
+def end_of_extract_day(extract_date: date) -> date:
+    """The effective book-out of a stint still open at the extract: the midnight ending the extract day."""
+    return extract_date + timedelta(days=1)
+
+
 def build_stints(frame: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame, StintCounts]:
     """Sorted stint table with duplicate flags and an effective book-out for every stint."""
     frame = _ensure_columns(frame)
@@ -107,12 +115,14 @@ def build_stints(frame: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame,
     frame["duplicate_same_day"] = same_day
     frame["duplicate"] = bond_only | same_day
 
+    if "stay_book_out_date" in frame:  # the 2012–2023 layout has only the date of the stay book-out
+        frame["stay_book_out_date_time"] = frame["stay_book_out_date_time"].fillna(frame["stay_book_out_date"])
     book_in = frame["book_in_date_time"]
     book_out = frame["book_out_date_time"]
     stay_out = frame["stay_book_out_date_time"]
     open_stint = book_out.isna()
     use_stay = open_stint & stay_out.notna() & (stay_out >= book_in)
-    cutoff = pd.Timestamp(extract_date).as_unit("s")
+    cutoff = pd.Timestamp(end_of_extract_day(extract_date)).as_unit("s")
     effective = book_out.mask(use_stay, stay_out).fillna(cutoff)
     frame["open_stint"] = open_stint.to_numpy()
     frame["book_out_effective"] = effective.astype("datetime64[s]")
