@@ -69,33 +69,72 @@ def _identity_columns(frame: pd.DataFrame) -> list[str]:
     return [col for col in frame.columns if col not in excluded]
 
 
-def _flag_bond_only(frame: pd.DataFrame, has_id: np.ndarray) -> np.ndarray:
-    identity = pd.util.hash_pandas_object(frame[_identity_columns(frame)], index=False).to_numpy()
-    order = pd.DataFrame({
-        "h": identity,
-        "d1": frame["initial_bond_set_date"].to_numpy(),
-        "d2": frame["bond_posted_date"].to_numpy(),
-        "pos": np.arange(len(frame)),
-    })[has_id]
-    order = order.sort_values(["h", "d1", "d2", "pos"], na_position="first", kind="stable")
+def sort_codes(values: pd.Series) -> np.ndarray:
+    """int64 codes that sort like the values, missing last; equal values get equal codes."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = values.to_numpy(dtype="datetime64[s]").astype(np.int64)
+        out[out == np.iinfo(np.int64).min] = np.iinfo(np.int64).max  # NaT
+        return out
+    if pd.api.types.is_integer_dtype(values) and not values.hasnans:
+        return values.to_numpy(dtype=np.int64)
+    codes, _ = pd.factorize(values, sort=True, use_na_sentinel=True)
+    codes = codes.astype(np.int64)
+    codes[codes < 0] = codes.max(initial=-1) + 1
+    return codes
+
+
+def _same_as_neighbour(*keys: np.ndarray) -> np.ndarray:
+    """Rows whose keys equal the previous or the next row's (in the current order)."""
+    n = keys[0].size
+    same_prev = np.ones(max(n - 1, 0), dtype=bool)
+    for key in keys:
+        same_prev &= key[1:] == key[:-1]
+    out = np.zeros(n, dtype=bool)
+    out[1:] |= same_prev
+    out[:-1] |= same_prev
+    return out
+
+
+def _flag_bond_only(frame: pd.DataFrame, has_id: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Among rows sharing (identifier, stay, book-in, facility) — the only ones that can be identical
+    but for the bond fields — all but the one with the latest bond dates."""
+    rows = np.flatnonzero(has_id & candidates)
     flags = np.zeros(len(frame), dtype=bool)
-    flags[order["pos"].to_numpy()[order["h"].duplicated(keep="last").to_numpy()]] = True
+    if rows.size == 0:
+        return flags
+    part = frame.iloc[rows]
+    identity = pd.util.hash_pandas_object(part[_identity_columns(frame)], index=False).to_numpy()
+    order = np.lexsort((rows, _nat_first(part["bond_posted_date"]), _nat_first(part["initial_bond_set_date"]), identity))
+    h = identity[order]
+    last_of_group = np.append(h[1:] != h[:-1], True)
+    flags[rows[order][~last_of_group]] = True
     return flags
 
 
-def _flag_same_day(frame: pd.DataFrame, eligible: np.ndarray) -> np.ndarray:
-    keys = pd.DataFrame({
-        "id": frame["unique_identifier"],
-        "fac": frame["detention_facility_code"],
-        "day": frame["book_in_date_time"].dt.floor("D"),
-        "stay": frame["stay_book_in_date_time"],
-        "bi": frame["book_in_date_time"],
-        "pos": np.arange(len(frame)),
-    })[eligible & frame["book_in_date_time"].notna().to_numpy()]
-    keys = keys.sort_values(["id", "fac", "day", "stay", "bi", "pos"], kind="stable")
-    dup = keys.duplicated(["id", "fac", "day", "stay"], keep="last").to_numpy()
-    flags = np.zeros(len(frame), dtype=bool)
-    flags[keys["pos"].to_numpy()[dup]] = True
+def _nat_first(values: pd.Series) -> np.ndarray:
+    """Datetimes as int64 with NaT first (the row with missing bond dates is the oldest)."""
+    return values.to_numpy(dtype="datetime64[s]").astype(np.int64)
+
+
+def _flag_same_day(codes: dict[str, np.ndarray], eligible: np.ndarray) -> np.ndarray:
+    """Within (identifier, facility, book-in day, stay book-in) all but the latest book-in.
+
+    Rows are sorted by (identifier, stay, book-in), so members of such a group sit next to each other
+    in a run of equal (identifier, stay, book-in day): only those runs are sorted again."""
+    day = np.where(codes["bi"] == np.iinfo(np.int64).max, -1, codes["bi"] // 86400)
+    rows = np.flatnonzero(eligible & _same_as_neighbour(codes["id"], codes["stay"], day))
+    flags = np.zeros(eligible.size, dtype=bool)
+    if rows.size == 0:
+        return flags
+    keys = [codes["id"][rows], codes["fac"][rows], day[rows], codes["stay"][rows]]
+    order = np.lexsort((rows, codes["bi"][rows], *keys[::-1]))
+    last_of_group = np.ones(rows.size, dtype=bool)
+    same_next = np.ones(rows.size - 1, dtype=bool)
+    for key in keys:
+        k = key[order]
+        same_next &= k[1:] == k[:-1]
+    last_of_group[:-1] = ~same_next
+    flags[rows[order][~last_of_group]] = True
     return flags
 
 
@@ -107,10 +146,16 @@ def end_of_extract_day(extract_date: date) -> date:
 def build_stints(frame: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame, StintCounts]:
     """Sorted stint table with duplicate flags and an effective book-out for every stint."""
     frame = _ensure_columns(frame)
-    frame = frame.sort_values(list(SORT_KEYS), na_position="last", kind="stable", ignore_index=True)
+    # one sort, on integer codes, then one reordering of the whole table
+    keys = {name: sort_codes(frame[name]) for name in SORT_KEYS}
+    order = np.lexsort([keys[name] for name in reversed(SORT_KEYS)])
+    frame = frame.take(order).reset_index(drop=True)
+    codes = {"id": keys["unique_identifier"][order], "stay": keys["stay_book_in_date_time"][order],
+             "bi": keys["book_in_date_time"][order], "fac": keys["detention_facility_code"][order]}
+    del keys
     has_id = frame["unique_identifier"].notna().to_numpy()
-    bond_only = _flag_bond_only(frame, has_id)
-    same_day = _flag_same_day(frame, has_id & ~bond_only)
+    bond_only = _flag_bond_only(frame, has_id, _same_as_neighbour(codes["id"], codes["stay"], codes["bi"], codes["fac"]))
+    same_day = _flag_same_day(codes, has_id & ~bond_only & frame["book_in_date_time"].notna().to_numpy())
     frame["duplicate_bond_only"] = bond_only
     frame["duplicate_same_day"] = same_day
     frame["duplicate"] = bond_only | same_day

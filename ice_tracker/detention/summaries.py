@@ -144,15 +144,27 @@ def facility_list(stints: pd.DataFrame, reference: pd.DataFrame | None, last_day
     """Every facility code seen: latest name (by book-in), city/state from the reference, first/last day."""
     rows = stints.loc[stints["detention_facility_code"].notna().to_numpy(),
                       ["detention_facility_code", "detention_facility", "book_in_date_time", "book_out_effective"]]
-    named = rows[rows["detention_facility"].notna()].sort_values(["detention_facility_code", "book_in_date_time", "detention_facility"], kind="stable")
-    latest_name = named.groupby("detention_facility_code", observed=True)["detention_facility"].last()
-    grouped = rows.groupby("detention_facility_code", sort=True, observed=True)
+    fac, codes = pd.factorize(rows["detention_facility_code"].astype("string"), sort=True)
+    book_in = rows["book_in_date_time"].to_numpy(dtype="datetime64[s]").astype(np.int64)
+    named = rows["detention_facility"].notna().to_numpy()
+    # latest name by book-in (ties: the alphabetically last), from one integer sort
+    name_codes, names = pd.factorize(rows["detention_facility"], sort=True)
+    order = np.lexsort((name_codes, book_in, fac))
+    order = order[named[order]]
+    last = np.append(fac[order][1:] != fac[order][:-1], True) if order.size else np.zeros(0, dtype=bool)
+    latest_name = pd.Series(np.asarray(names, dtype=object)[name_codes[order[last]]], index=np.asarray(codes, dtype=object)[fac[order[last]]])
+    never = np.iinfo(np.int64).max
+    first_in = np.full(len(codes), never, dtype=np.int64)
+    np.minimum.at(first_in, fac, np.where(book_in == np.iinfo(np.int64).min, never, book_in))
+    last_out = np.full(len(codes), np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last_out, fac, rows["book_out_effective"].to_numpy(dtype="datetime64[s]").astype(np.int64))
+    last_out = np.minimum(last_out, np.datetime64(last_day, "s").astype(np.int64))
     out = pd.DataFrame({
-        "first_date_seen": grouped["book_in_date_time"].min().dt.strftime("%Y-%m-%d"),
-        "last_date_seen": grouped["book_out_effective"].max().clip(upper=pd.Timestamp(last_day)).dt.strftime("%Y-%m-%d"),
-    })
+        "first_date_seen": pd.Series(first_in.astype("datetime64[s]")).dt.strftime("%Y-%m-%d").to_numpy(),
+        "last_date_seen": pd.Series(last_out.astype("datetime64[s]")).dt.strftime("%Y-%m-%d").to_numpy(),
+    }, index=pd.Index(np.asarray(codes, dtype=object)))
     out.index.name = "detention_facility_code"
-    out["detention_facility"] = latest_name.reindex(out.index)
+    out["detention_facility"] = latest_name.reindex(out.index).astype(object)
     if reference is not None:
         out["city"] = reference["city"].reindex(out.index)
         out["state"] = reference["state"].reindex(out.index)
