@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -237,6 +238,60 @@ def render_plots(roster: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) ->
             data = make()
             if data is not None:
                 out[name] = data
+    return out
+
+
+FACILITY_PLOT_DIR = "detention_facility"
+SAFE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # facility codes become file names
+FACILITY_DAILY = "data/detention/facility_daily_population.parquet"
+
+
+def plot_facility_population(code: str, name: str, dates: pd.Series, midnight: pd.Series,
+                             fy: pd.DataFrame) -> bytes:
+    """One facility: people detained there at midnight, by day, with each fiscal year's ADP marked."""
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    ax.plot(dates, midnight, color="#0072B2", linewidth=1.0, label="Detained at midnight (distinct people)")
+    first = True
+    for row in fy.itertuples(index=False):
+        start, end = S.fy_bounds(row.fiscal_year)
+        start, end = max(start, dates.min()), min(end, dates.max())
+        ax.hlines(row.adp, start, end, colors="black", linestyles="--", linewidth=1.2,
+                  label="Fiscal-year ADP" if first else None)
+        ax.text(start, row.adp, f" {row.fiscal_year}: {row.adp:,.1f}", va="bottom", fontsize=7)
+        first = False
+    ax.set_ylabel("People")
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"{name[:60]} ({code}): population at midnight, {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}",
+                 fontsize=10)
+    ax.legend(loc="upper left", frameon=False, fontsize=8)
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.16)
+    _footer(fig, "Source: ICE detention records released to the Deportation Data Project; derived by ice-tracker "
+                 "(last day partial)")
+    return png_bytes(fig)
+
+
+def render_facility_plots(inputs: Inputs) -> dict[str, bytes]:
+    """`<code>.png` → bytes for every facility in the facility-day file (absent file: none)."""
+    path = Path(inputs.data_dir) / FACILITY_DAILY
+    if not path.is_file():
+        return {}
+    daily = pd.read_parquet(path, columns=["detention_facility_code", "date", "n_detained_at_midnight"])
+    daily["date"] = pd.to_datetime(daily["date"])
+    fy = S.fiscal_year_adp(inputs, "facility")
+    fy_by_code = {code: rows for code, rows in fy.groupby("detention_facility_code")} if fy is not None else {}
+    names = {}
+    if inputs.facilities is not None:
+        names = dict(zip(inputs.facilities["detention_facility_code"], inputs.facilities["detention_facility"]))
+    out = {}
+    empty = pd.DataFrame(columns=["fiscal_year", "adp"])
+    with plt.rc_context(STYLE):
+        for code, rows in daily.groupby("detention_facility_code", sort=True, observed=True):
+            if not SAFE_CODE.fullmatch(str(code)):
+                log.warning("facility code %r cannot be a file name; no plot", code)
+                continue
+            out[f"{code}.png"] = plot_facility_population(str(code), names.get(code) or str(code), rows["date"],
+                                                          rows["n_detained_at_midnight"], fy_by_code.get(code, empty))
     return out
 
 
