@@ -249,3 +249,36 @@ def test_facility_list_with_cp1252_bytes_is_used_and_bad_rows_reported(tmp_path:
     assert report["facility_reference"]["rows_not_utf8"] == [2]
     assert report["facility_reference"]["rows_with_wrong_field_count"] == [4]
     assert report["errors"] == []
+
+
+def test_stays_carry_bln_case_status_and_criminality_groups(tmp_path: Path) -> None:
+    ts = pd.Timestamp
+    frame = pd.DataFrame({
+        "unique_identifier": ["p1", "p1", "p2", "p3"],
+        "stay_book_in_date_time": [ts("2025-01-01 08:00")] * 2 + [ts("2025-01-03 08:00"), ts("2025-01-04 08:00")],
+        "book_in_date_time": [ts("2025-01-01 08:00"), ts("2025-01-02 09:00"), ts("2025-01-03 08:00"), ts("2025-01-04 08:00")],
+        "book_out_date_time": [ts("2025-01-02 08:00"), ts("2025-01-05 08:00"), ts("2025-01-06 08:00"), pd.NaT],
+        "stay_book_out_date_time": [ts("2025-01-05 08:00")] * 2 + [ts("2025-01-06 08:00"), pd.NaT],
+        "detention_facility_code": ["AAA", "BBB", "AAA", "BBB"],
+        "case_status": ["ACTIVE", "6-Deported/Removed - Deportability", "B-Relief Granted", None],
+        "book_in_criminality": ["1 Convicted Criminal", "1 Convicted Criminal", "3 Other Immigration Violator", "1 Convicted Criminal"],
+        "msc_charge_code": ["3599 Dangerous Drugs", "3599 Dangerous Drugs", None, "5404 Hit and Run"],
+    })
+    source = tmp_path / "detention-stints-latest.parquet"
+    frame.to_parquet(source)
+    out = tmp_path / "out"
+    assert main(["detention", "--input", str(source), "--extract-date", "2025-01-10", "--out", str(out)]) == 0
+    stays = pd.read_parquet(out / "stays.parquet").set_index("unique_identifier")
+    assert stays["case_status_group"].to_dict() == {"p1": "Removed", "p2": "Released", "p3": "Active case"}  # last stint's
+    assert stays["bln_special_code"].to_dict() == {"p1": "Drugs", "p2": "No criminal conviction", "p3": "Traffic"}
+    assert stays["msc_ncic_group"].fillna("").to_dict() == {"p1": "35", "p2": "", "p3": "54"}
+
+
+def test_case_status_recode_matches_the_bln_guide(shared_fixtures: Path) -> None:
+    from ice_tracker.detention.recodes import recode_table
+
+    guide = pd.read_csv(shared_fixtures / "ddp" / "case-status-recode.csv", keep_default_na=False)
+    ours = recode_table()["case_status"]
+    for original, group in zip(guide["case_status_original"], guide["bln_recode_current_guide"]):
+        expected = "" if "not listed" in group and "assumed" not in group else group.split(" (")[0]
+        assert ours[original] == expected, original

@@ -14,7 +14,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ice_tracker.detention.recodes import stay_recodes
 from ice_tracker.detention.stints import end_of_extract_day, sort_codes
+
+RECODED_COLUMNS = ("case_status", "book_in_criminality", "msc_charge_code")
 
 STAY_COLUMNS = [
     "unique_identifier", "stay_book_in_date_time", "stay_book_out_date_time", "n_stints",
@@ -31,9 +34,10 @@ def build_stays(stints: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame,
     stay_length_days runs from the stay book-in to the stay book-out, or for an ongoing stay to the
     end of the extract day (time so far); ALOS uses completed stays only.
     """
+    extra = [c for c in RECODED_COLUMNS if c in stints]
     rows = stints.loc[stints["unique_identifier"].notna().to_numpy(),
                       ["unique_identifier", "stay_book_in_date_time", "stay_book_out_date_time",
-                       "book_in_date_time", "book_out_date_time", "book_out_effective", "detention_facility_code"]]
+                       "book_in_date_time", "book_out_date_time", "book_out_effective", "detention_facility_code", *extra]]
     no_stay_key = rows["stay_book_in_date_time"].isna()
     if no_stay_key.any():  # keyed by their own book-in: the stints' (identifier, stay, book-in) order changes
         rows = rows.assign(stay_book_in_date_time=rows["stay_book_in_date_time"].fillna(rows["book_in_date_time"]))
@@ -79,7 +83,10 @@ def build_stays(stints: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame,
     if isinstance(codes, pa.ChunkedArray):  # Arrow-backed string columns come back chunked
         codes = codes.combine_chunks()
     stays["detention_facility_codes"] = pd.array(pc.binary_join(pa.ListArray.from_arrays(offsets, codes), "|"), dtype=facility.dtype)
+    recoded = stay_recodes(rows, first, last)
     stays = stays[STAY_COLUMNS]
+    for name, values in recoded.items():
+        stays[name] = values
     counts = {
         "stays": len(stays),
         "ongoing": int(stays["ongoing"].sum()),
