@@ -6,13 +6,17 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from ice_tracker.detention.grid import facility_table, grid_bounds, national_table, population_from_stints
+from ice_tracker.detention.population import DailyPopulation
 from ice_tracker.detention.outputs import write_frame_csv, write_parquet
 from ice_tracker.detention.readers import (
     DetentionInputError,
@@ -25,8 +29,8 @@ from ice_tracker.detention.stays import build_stays
 from ice_tracker.detention.stints import CORE_DATETIMES, build_stints, countable
 from ice_tracker.detention.summaries import (
     alos_by_fiscal_year,
-    average_daily_population,
     facility_list,
+    period_label,
     read_facility_reference,
 )
 from ice_tracker.fileio import write_json
@@ -76,24 +80,35 @@ def resolve_extract_date(given: date | None, files: list[Path], frame: pd.DataFr
     return from_names, "file name", f"date in the file names ({from_names}); the data runs to {data_day}"
 
 
-def _adp_tables(facility_daily: pd.DataFrame, national_daily: pd.DataFrame, period: str) -> pd.DataFrame:
-    national = average_daily_population(national_daily, "n_detained_at_midnight", period, provisional="provisional")
-    summed = facility_daily.groupby("date", sort=True)["n_detained_at_midnight"].sum().reset_index()
-    national_sum = average_daily_population(summed, "n_detained_at_midnight", period)
-    national["adp_facility_sum"] = national_sum["adp"].to_numpy()
-    national.insert(0, "detention_facility_code", "")
-    national.insert(0, "scope", "national")
-    flags = national_daily.set_index("date")["provisional"]
-    per_fac = facility_daily.assign(provisional=flags.reindex(facility_daily["date"]).to_numpy())
-    facility = average_daily_population(per_fac, "n_detained_at_midnight", period, by=["detention_facility_code"],
-                                        provisional="provisional")
-    anyone = average_daily_population(per_fac, "n_detained", period, by=["detention_facility_code"])
-    facility = facility[anyone["adp"].to_numpy() > 0]  # periods in which the facility held nobody are left out
-    facility["adp_facility_sum"] = float("nan")
-    facility.insert(0, "scope", "facility")
-    table = pd.concat([national, facility], ignore_index=True)
-    table = table.rename(columns={"period": period, "adp": "adp_at_midnight"})
-    return table[["scope", "detention_facility_code", period, "n_days", "n_provisional_days", "adp_at_midnight", "adp_facility_sum"]]
+def _adp_tables(pop: DailyPopulation, national_daily: pd.DataFrame, period: str) -> pd.DataFrame:
+    """ADP per period, nationally and per facility, straight from the [facility, day] count matrices:
+    days are consecutive, so each period is one run of columns and one `np.add.reduceat` sums it."""
+    dates = pd.Series(pop.dates())
+    labels = period_label(dates, period).to_numpy()
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    periods = labels[starts]
+    n_days = np.diff(np.r_[starts, len(labels)])
+    provisional = np.add.reduceat(national_daily["provisional"].to_numpy().astype(np.int64), starts)
+    national = pd.DataFrame({
+        "scope": "national", "detention_facility_code": "", period: periods, "n_days": n_days,
+        "n_provisional_days": provisional,
+        "adp_at_midnight": np.add.reduceat(pop.national_midnight.astype(np.int64), starts) / n_days,
+        "adp_facility_sum": np.add.reduceat(pop.midnight.sum(axis=0, dtype=np.int64), starts) / n_days,
+    })
+    n_fac = len(pop.facilities)
+    midnight = np.add.reduceat(pop.midnight.astype(np.int64), starts, axis=1) if n_fac else np.zeros((0, len(starts)))
+    anyone = np.add.reduceat(pop.anytime.astype(np.int64), starts, axis=1) if n_fac else np.zeros((0, len(starts)))
+    held = (anyone > 0).ravel()  # periods in which the facility held nobody are left out
+    facility = pd.DataFrame({
+        "scope": "facility",
+        "detention_facility_code": np.repeat(pop.facilities.astype(str), len(starts))[held],
+        period: np.tile(periods, n_fac)[held],
+        "n_days": np.tile(n_days, n_fac)[held],
+        "n_provisional_days": np.tile(provisional, n_fac)[held],
+        "adp_at_midnight": (midnight / n_days).ravel()[held],
+        "adp_facility_sum": np.nan,
+    })
+    return pd.concat([national, facility], ignore_index=True)
 
 
 def run_detention(inputs: list[Path], out_dir: Path, extract_date: date | None = None,
@@ -118,6 +133,13 @@ def run_detention(inputs: list[Path], out_dir: Path, extract_date: date | None =
     if not frames:
         why = [e["error"] for e in errors] + [f"{r.file} / {r.sheet}: {r.error}" for r in reads if r.error]
         raise DetentionInputError(f"no readable detention table in {len(files)} input file(s): " + "; ".join(why or ["no input files"]))
+    if len(frames) > 1:  # provenance categoricals with different values: one set of categories for all
+        for name in ("source_file", "source_sheet"):
+            union = union_categoricals([f[name] for f in frames], sort_categories=True)
+            start = 0
+            for frame in frames:
+                frame[name] = pd.Categorical.from_codes(union.codes[start:start + len(frame)], categories=union.categories)
+                start += len(frame)
     raw = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     del frames
     extract, extract_source, extract_reason = resolve_extract_date(extract_date, files, raw)
@@ -126,32 +148,35 @@ def run_detention(inputs: list[Path], out_dir: Path, extract_date: date | None =
 
     stints, stint_counts = build_stints(raw, extract)
     del raw
-    write_parquet(out_dir / "stints.parquet", stints)
-    usable = countable(stints)
+    # the big parquet files are encoded on a second thread (Arrow releases the GIL) while counting goes on
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="detention-writer") as writer:
+        pending = [writer.submit(write_parquet, out_dir / "stints.parquet", stints)]
+        usable = countable(stints)
+        stays, stay_counts = build_stays(usable, extract)
+        pending.append(writer.submit(write_parquet, out_dir / "stays.parquet", stays))
 
-    stays, stay_counts = build_stays(usable, extract)
-    write_parquet(out_dir / "stays.parquet", stays)
+        closed = usable["book_out_date_time"].dropna()
+        cutoff = closed.min().date() if len(closed) else None
+        first, last = grid_bounds(usable["book_in_date_time"], cutoff, extract)
+        pop = population_from_stints(usable, first, last)
+        facility_daily = facility_table(pop)
+        national_daily = national_table(pop, cutoff, extract)
+        write_parquet(out_dir / "facility_daily_population.parquet", facility_daily, date_columns=("date",))
+        write_frame_csv(out_dir / "national_daily_population.csv", national_daily)
 
-    closed = usable["book_out_date_time"].dropna()
-    cutoff = closed.min().date() if len(closed) else None
-    first, last = grid_bounds(usable["book_in_date_time"], cutoff, extract)
-    pop = population_from_stints(usable, first, last)
-    facility_daily = facility_table(pop)
-    national_daily = national_table(pop, cutoff, extract)
-    write_parquet(out_dir / "facility_daily_population.parquet", facility_daily, date_columns=("date",))
-    write_frame_csv(out_dir / "national_daily_population.csv", national_daily)
-
-    write_frame_csv(out_dir / "adp_monthly.csv", _adp_tables(facility_daily, national_daily, "month"))
-    write_frame_csv(out_dir / "adp_fiscal_year.csv", _adp_tables(facility_daily, national_daily, "fiscal_year"))
-    write_frame_csv(out_dir / "alos_fiscal_year.csv", alos_by_fiscal_year(stays))
-    reference, reference_report = None, None
-    if facilities is not None:
-        try:
-            reference, reference_report = read_facility_reference(Path(facilities))
-        except (OSError, ValueError) as exc:
-            log.error("facility reference unusable: %s", exc)
-            errors.append({"file": Path(facilities).name, "error": str(exc)})
-    write_frame_csv(out_dir / "facilities.csv", facility_list(usable, reference, last))
+        write_frame_csv(out_dir / "adp_monthly.csv", _adp_tables(pop, national_daily, "month"))
+        write_frame_csv(out_dir / "adp_fiscal_year.csv", _adp_tables(pop, national_daily, "fiscal_year"))
+        write_frame_csv(out_dir / "alos_fiscal_year.csv", alos_by_fiscal_year(stays))
+        reference, reference_report = None, None
+        if facilities is not None:
+            try:
+                reference, reference_report = read_facility_reference(Path(facilities))
+            except (OSError, ValueError) as exc:
+                log.error("facility reference unusable: %s", exc)
+                errors.append({"file": Path(facilities).name, "error": str(exc)})
+        write_frame_csv(out_dir / "facilities.csv", facility_list(usable, reference, last))
+        for job in pending:
+            job.result()  # a failed write fails the run before report.json says it worked
 
     complete = national_daily[~national_daily["provisional"]]
     report = {
