@@ -67,6 +67,9 @@ LIMITS: dict[str, Limit] = {
     "unzip_ratio": Limit(
         200, "uncompressed / compressed bytes per member",
         "real workbook XML compresses 5–20×; a member over 1 MB inflating 200× or more is a decompression bomb"),
+    "xlsx_stream_above": Limit(40, "MB", "detention workbooks bigger than this are streamed row by row (openpyxl, "
+                                         "bounded memory) instead of read by calamine, which holds a whole sheet "
+                                         "in memory at ~30x the file size"),
 }
 
 

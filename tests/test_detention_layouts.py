@@ -282,3 +282,15 @@ def test_case_status_recode_matches_the_bln_guide(shared_fixtures: Path) -> None
     for original, group in zip(guide["case_status_original"], guide["bln_recode_current_guide"]):
         expected = "" if "not listed" in group and "assumed" not in group else group.split(" (")[0]
         assert ours[original] == expected, original
+
+
+def test_big_workbooks_are_streamed_with_the_same_result(tmp_path: Path, stints: pd.DataFrame,
+                                                         reference_counts: pd.DataFrame,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    source = write_layout(tmp_path / "detentions.xlsx", stints, LAYOUT_2026, 7, sheets=2, style="serial")
+    monkeypatch.setenv("ICE_TRACKER_LIMIT_XLSX_STREAM_ABOVE", "0.001")  # 1 kB: every workbook is streamed
+    code, out = _derive(tmp_path, source)
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert [(i["sheet"], i["header_row"]) for i in report["inputs"]] == [("Detentions 1", 7), ("Detentions 2", 7)]
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "facility_daily_population.parquet"), reference_counts)

@@ -16,16 +16,19 @@ import io
 import itertools
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from openpyxl import load_workbook
+from pandas.api.types import union_categoricals
 from python_calamine import CalamineWorkbook
 
 from ice_tracker.detention.clean import clean_frame
+from ice_tracker.limits import limit
 from ice_tracker.detention.columns import REQUIRED, describe_missing, known_name_count, map_header
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 HEADER_SCAN_ROWS = 25
 MIN_KNOWN_HEADER_NAMES = 3
 CHUNK_ROWS = 100_000
+
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls")
 TEXT_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".psv")
 FRAME_SUFFIXES = (".parquet", ".feather", ".arrow", ".dta")
@@ -117,17 +121,31 @@ def _read_sheet(workbook: CalamineWorkbook, name: str, file: str) -> tuple[pd.Da
     return read_rows(sheet.iter_rows(), file, name, start_row=(sheet.start or (0, 0))[0])
 
 
+def _streamed_sheets(path: Path) -> tuple[list[str], Callable[[str], tuple[pd.DataFrame | None, SheetRead]]]:
+    """openpyxl read-only: rows come off the zip stream one at a time, so memory stays bounded by the
+    typed chunks whatever the workbook size (calamine holds a whole sheet, ~30× the file size)."""
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    return workbook.sheetnames, lambda name: read_rows(workbook[name].iter_rows(values_only=True), path.name, name)
+
+
 def read_workbook_stints(path: Path) -> tuple[pd.DataFrame | None, list[SheetRead]]:
-    """Every sheet of a raw ICE detentions workbook, stacked, with source file/sheet/row columns."""
+    """Every sheet of a raw ICE detentions workbook, stacked, with source file/sheet/row columns.
+
+    Workbooks up to the `xlsx_stream_above` limit go through calamine (fast); bigger ones are streamed."""
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises its own error types for broken archives
+        if path.stat().st_size > limit("xlsx_stream_above") * 1_000_000 and path.suffix.lower() in (".xlsx", ".xlsm"):
+            names, read_sheet = _streamed_sheets(path)
+        else:
+            workbook = CalamineWorkbook.from_path(str(path))
+            names = workbook.sheet_names
+            read_sheet = lambda name: _read_sheet(workbook, name, path.name)  # noqa: E731
+    except Exception as exc:  # calamine / zipfile raise their own error types for broken archives
         raise DetentionInputError(f"{path.name}: unreadable workbook: {exc}") from exc
     frames: list[pd.DataFrame] = []
     reads: list[SheetRead] = []
-    for name in workbook.sheet_names:
+    for name in names:
         try:
-            frame, read = _read_sheet(workbook, name, path.name)
+            frame, read = read_sheet(name)
         except Exception as exc:  # one broken sheet must not lose the others
             log.error("%s / %s: %s", path.name, name, exc)
             frame, read = None, SheetRead(path.name, name, None, 0, error=f"{type(exc).__name__}: {exc}")
@@ -136,7 +154,21 @@ def read_workbook_stints(path: Path) -> tuple[pd.DataFrame | None, list[SheetRea
         reads.append(read)
         if frame is not None:
             frames.append(frame)
-    return (pd.concat(frames, ignore_index=True) if frames else None), reads
+    return stack(frames), reads
+
+
+def stack(frames: list[pd.DataFrame]) -> pd.DataFrame | None:
+    """Tables one under the other; the provenance categoricals get one shared set of categories."""
+    if len(frames) <= 1:
+        return frames[0] if frames else None
+    for name in ("source_file", "source_sheet"):
+        if all(isinstance(f[name].dtype, pd.CategoricalDtype) for f in frames):
+            union = union_categoricals([f[name] for f in frames], sort_categories=True)
+            start = 0
+            for frame in frames:
+                frame[name] = pd.Categorical.from_codes(union.codes[start:start + len(frame)], categories=union.categories)
+                start += len(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _typed_table(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[SheetRead]]:

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import union_categoricals
 
 from ice_tracker.detention.grid import facility_table, grid_bounds, national_table, population_from_stints
 from ice_tracker.detention.population import DailyPopulation
@@ -24,6 +23,7 @@ from ice_tracker.detention.readers import (
     is_input_file,
     is_lock_file,
     read_stints,
+    stack,
 )
 from ice_tracker.detention.stays import build_stays
 from ice_tracker.detention.stints import CORE_DATETIMES, build_stints, countable
@@ -133,14 +133,7 @@ def run_detention(inputs: list[Path], out_dir: Path, extract_date: date | None =
     if not frames:
         why = [e["error"] for e in errors] + [f"{r.file} / {r.sheet}: {r.error}" for r in reads if r.error]
         raise DetentionInputError(f"no readable detention table in {len(files)} input file(s): " + "; ".join(why or ["no input files"]))
-    if len(frames) > 1:  # provenance categoricals with different values: one set of categories for all
-        for name in ("source_file", "source_sheet"):
-            union = union_categoricals([f[name] for f in frames], sort_categories=True)
-            start = 0
-            for frame in frames:
-                frame[name] = pd.Categorical.from_codes(union.codes[start:start + len(frame)], categories=union.categories)
-                start += len(frame)
-    raw = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    raw = stack(frames)
     del frames
     extract, extract_source, extract_reason = resolve_extract_date(extract_date, files, raw)
     data_last_day = last_day_in_data(raw)
