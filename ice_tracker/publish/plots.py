@@ -174,6 +174,16 @@ def plot_state_map(summary: pd.DataFrame) -> bytes | None:
     return png_bytes(fig)
 
 
+def _mark_fy_adp(ax: plt.Axes, fy: pd.DataFrame, dates: pd.Series, fmt: str, fontsize: int, linewidth: float) -> None:
+    """Each fiscal year's ADP as a dashed line over its days (cut to the plotted dates), labelled."""
+    for index, row in enumerate(fy.itertuples(index=False)):
+        start, end = S.fy_bounds(row.fiscal_year)
+        start, end = max(start, dates.min()), min(end, dates.max())
+        ax.hlines(row.adp, start, end, colors="black", linestyles="--", linewidth=linewidth,
+                  label="Fiscal-year ADP" if index == 0 else None)
+        ax.text(start, row.adp, f" {row.fiscal_year}: {fmt.format(row.adp)}", va="bottom", fontsize=fontsize)
+
+
 def plot_detention(national: pd.DataFrame | None, fy: pd.DataFrame | None) -> bytes | None:
     if national is None or national.empty:
         return None
@@ -185,15 +195,8 @@ def plot_detention(national: pd.DataFrame | None, fy: pd.DataFrame | None) -> by
         provisional = national[national["provisional"]]
         ax.plot(provisional["date"], provisional["n"], linestyle="none", marker=".", markersize=3,
                 color="#999999", label="Provisional days (under-counts)")
-    if fy is not None and not fy.empty:
-        first = True
-        for row in fy.itertuples(index=False):
-            start, end = S.fy_bounds(row.fiscal_year)
-            start, end = max(start, national["date"].min()), min(end, national["date"].max())
-            ax.hlines(row.adp, start, end, colors="black", linestyles="--", linewidth=1.4,
-                      label="Fiscal-year ADP" if first else None)
-            ax.text(start, row.adp, f" {row.fiscal_year}: {row.adp:,.0f}", va="bottom", fontsize=8)
-            first = False
+    if fy is not None:
+        _mark_fy_adp(ax, fy, national["date"], "{:,.0f}", fontsize=8, linewidth=1.4)
     ax.set_ylabel("People in ICE detention")
     ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.set_ylim(bottom=0)
@@ -251,14 +254,7 @@ def plot_facility_population(code: str, name: str, dates: pd.Series, midnight: p
     """One facility: people detained there at midnight, by day, with each fiscal year's ADP marked."""
     fig, ax = plt.subplots(figsize=(9, 3.6))
     ax.plot(dates, midnight, color="#0072B2", linewidth=1.0, label="Detained at midnight (distinct people)")
-    first = True
-    for row in fy.itertuples(index=False):
-        start, end = S.fy_bounds(row.fiscal_year)
-        start, end = max(start, dates.min()), min(end, dates.max())
-        ax.hlines(row.adp, start, end, colors="black", linestyles="--", linewidth=1.2,
-                  label="Fiscal-year ADP" if first else None)
-        ax.text(start, row.adp, f" {row.fiscal_year}: {row.adp:,.1f}", va="bottom", fontsize=7)
-        first = False
+    _mark_fy_adp(ax, fy, dates, "{:,.1f}", fontsize=7, linewidth=1.2)
     ax.set_ylabel("People")
     ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.set_ylim(bottom=0)
