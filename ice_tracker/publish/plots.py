@@ -22,7 +22,7 @@ from matplotlib.collections import PatchCollection  # noqa: E402
 from matplotlib.patches import Polygon  # noqa: E402
 from matplotlib.ticker import StrMethodFormatter  # noqa: E402
 
-from ice_tracker.fileio import atomic_write_bytes  # noqa: E402
+from ice_tracker.fileio import atomic_write_bytes, sha256_file  # noqa: E402
 from ice_tracker.publish import series as S  # noqa: E402
 from ice_tracker.publish.inputs import Inputs  # noqa: E402
 from ice_tracker.publish.shapes import label_point, state_shapes  # noqa: E402
@@ -265,6 +265,19 @@ def plot_facility_population(code: str, name: str, dates: pd.Series, midnight: p
     _footer(fig, "Source: ICE detention records released to the Deportation Data Project; derived by ice-tracker "
                  "(last day partial)")
     return png_bytes(fig)
+
+
+FACILITY_PLOT_VERSION = "1"  # bump when the chart's drawing changes, so unchanged data is redrawn once
+FACILITY_PLOT_STAMP = "SOURCES.sha256"
+
+
+def facility_plot_stamp(data_dir: Path) -> str:
+    """What the per-facility charts are drawn from (drawing version + sha256 of each input file)."""
+    lines = [f"version {FACILITY_PLOT_VERSION}"]
+    for rel in (FACILITY_DAILY, "data/detention/adp_fiscal_year.csv", "data/detention/facilities.csv"):
+        path = Path(data_dir) / rel
+        lines.append(f"{sha256_file(path) if path.is_file() else '-'}  {rel}")
+    return "\n".join(lines) + "\n"
 
 
 def render_facility_plots(inputs: Inputs) -> dict[str, bytes]:
