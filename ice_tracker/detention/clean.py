@@ -32,10 +32,23 @@ def _arrow_strings(values: pd.Series) -> pa.Array:
 
 def clean_text(values: pd.Series) -> pd.Series:
     """Strip, blank → missing, redaction → missing; Arrow-backed strings (kernels run in C++)."""
-    arr = pc.utf8_trim_whitespace(_arrow_strings(values))
-    unusable = pc.or_kleene(pc.equal(arr, ""), pc.match_substring_regex(arr, REDACTION))
-    arr = pc.if_else(unusable, pa.scalar(None, pa.string()), arr)
+    arr = _arrow_strings(values)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    sample = arr.slice(0, 10_000)
+    if len(arr) > 20_000 and pc.count_distinct(sample).as_py() * 20 < len(sample):
+        # few distinct values (gender, country, status): clean the distinct values only
+        encoded = pc.dictionary_encode(arr)
+        arr = pc.take(_clean_strings(encoded.dictionary), encoded.indices)
+    else:
+        arr = _clean_strings(arr)
     return pd.Series(pd.array(arr, dtype=TEXT), index=values.index)
+
+
+def _clean_strings(arr: pa.Array) -> pa.Array:
+    arr = pc.utf8_trim_whitespace(arr)
+    unusable = pc.or_kleene(pc.equal(arr, ""), pc.match_substring_regex(arr, REDACTION))
+    return pc.if_else(unusable, pa.scalar(None, pa.string()), arr)
 
 
 def clean_number(values: pd.Series) -> pd.Series:

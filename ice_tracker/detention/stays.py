@@ -35,9 +35,10 @@ def build_stays(stints: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame,
     end of the extract day (time so far); ALOS uses completed stays only.
     """
     extra = [c for c in RECODED_COLUMNS if c in stints]
-    rows = stints.loc[stints["unique_identifier"].notna().to_numpy(),
-                      ["unique_identifier", "stay_book_in_date_time", "stay_book_out_date_time",
-                       "book_in_date_time", "book_out_date_time", "book_out_effective", "detention_facility_code", *extra]]
+    columns = ["unique_identifier", "stay_book_in_date_time", "stay_book_out_date_time", "book_in_date_time",
+               "book_out_date_time", "book_out_effective", "detention_facility_code", *extra]
+    with_id = stints["unique_identifier"].notna().to_numpy()
+    rows = stints[columns] if with_id.all() else stints.loc[with_id, columns]
     no_stay_key = rows["stay_book_in_date_time"].isna()
     if no_stay_key.any():  # keyed by their own book-in: the stints' (identifier, stay, book-in) order changes
         rows = rows.assign(stay_book_in_date_time=rows["stay_book_in_date_time"].fillna(rows["book_in_date_time"]))

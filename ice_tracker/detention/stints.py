@@ -192,5 +192,5 @@ def build_stints(frame: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame,
 
 def countable(stints: pd.DataFrame) -> pd.DataFrame:
     """The stints that enter population counts and stays: not duplicates, with a usable interval."""
-    keep = ~stints["duplicate"] & stints["book_in_date_time"].notna() & ~stints["book_out_before_book_in"]
-    return stints.loc[keep.to_numpy()]
+    keep = (~stints["duplicate"] & stints["book_in_date_time"].notna() & ~stints["book_out_before_book_in"]).to_numpy()
+    return stints if keep.all() else stints.loc[keep]  # no copy of a 2.5 M-row table when nothing goes

@@ -142,8 +142,9 @@ def read_facility_reference(path: Path) -> tuple[pd.DataFrame, dict[str, object]
 
 def facility_list(stints: pd.DataFrame, reference: pd.DataFrame | None, last_day: date) -> pd.DataFrame:
     """Every facility code seen: latest name (by book-in), city/state from the reference, first/last day."""
-    rows = stints.loc[stints["detention_facility_code"].notna().to_numpy(),
-                      ["detention_facility_code", "detention_facility", "book_in_date_time", "book_out_effective"]]
+    columns = ["detention_facility_code", "detention_facility", "book_in_date_time", "book_out_effective"]
+    coded = stints["detention_facility_code"].notna().to_numpy()
+    rows = stints[columns] if coded.all() else stints.loc[coded, columns]
     fac, codes = pd.factorize(rows["detention_facility_code"].astype("string"), sort=True)
     book_in = rows["book_in_date_time"].to_numpy(dtype="datetime64[s]").astype(np.int64)
     named = rows["detention_facility"].notna().to_numpy()
