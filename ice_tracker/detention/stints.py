@@ -144,12 +144,16 @@ def end_of_extract_day(extract_date: date) -> date:
 
 
 def build_stints(frame: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame, StintCounts]:
-    """Sorted stint table with duplicate flags and an effective book-out for every stint."""
+    """Sorted stint table with duplicate flags and an effective book-out for every stint.
+
+    `frame` is consumed (its columns move to the returned table)."""
     frame = _ensure_columns(frame)
     # one sort, on integer codes, then one reordering of the whole table
     keys = {name: sort_codes(frame[name]) for name in SORT_KEYS}
     order = np.lexsort([keys[name] for name in reversed(SORT_KEYS)])
-    frame = frame.take(order).reset_index(drop=True)
+    # reordered column by column, each original dropped as soon as its copy exists: the peak is one
+    # table plus one column, not two tables (the caller's frame is emptied: it is consumed)
+    frame = pd.DataFrame({name: frame.pop(name).take(order).reset_index(drop=True) for name in list(frame.columns)})
     codes = {"id": keys["unique_identifier"][order], "stay": keys["stay_book_in_date_time"][order],
              "bi": keys["book_in_date_time"][order], "fac": keys["detention_facility_code"][order]}
     del keys
