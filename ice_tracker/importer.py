@@ -90,7 +90,7 @@ def _link_index(links: RosterLinks) -> dict[tuple[str, str, str], PdfLink]:
 
 class ArchiveImport:
     def __init__(self, source: Path, archive: Archive, failures: FailureLog, origin: str):
-        self.source = Path(source)
+        self.source = Path(source).resolve()  # file URIs need an absolute path
         self.archive = archive
         self.failures = failures
         self.origin = origin
