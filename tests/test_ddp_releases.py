@@ -129,7 +129,8 @@ def test_new_release_is_detected_archived_and_handed_to_detention(site: DdpSite,
     assert detention["inputs"] == ["2026-ICLI-00005_Detentions_FY26_20260311_Redacted.xlsx"]
     out = dirs[0] / "data" / "detention"
     assert (out / "national_daily_population.csv").is_file() and (out / "report.json").is_file()
-    assert not list(out.glob("*.parquet"))
+    # only the small facility-day table (the per-facility charts' source) is committed; stints and stays stay cached
+    assert [p.name for p in out.glob("*.parquet")] == ["facility_daily_population.parquet"]
     assert (dirs[1] / "ddp" / "detention" / "2026-03-10" / "stints.parquet").is_file()
     report = json.loads((out / "report.json").read_text())
     # the file name says 20260311 but this small synthetic release's data ends on 2025-08-18: the series
