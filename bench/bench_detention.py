@@ -1,9 +1,15 @@
-"""Benchmark the detention derivations against naive baselines, in the same run.
+"""Benchmark the detention derivations against the strongest baselines, in the same run.
 
-    python bench/bench_detention.py              # all parts (10M stints, 200k vs naive, workbook)
-    python bench/bench_detention.py --parts naive --naive-n 200000
+    python bench/bench_detention.py              # full: release scale (DDP's whole facility-day file)
+    CI=true python bench/bench_detention.py      # short (what .ci/run does): a sample of facilities
+    python bench/bench_detention.py --parts release --facilities 60
 
 Parts:
+  release   DDP's March-2026 facility-day file rebuilt as a stint table (~2.52 M stints, or the stints of
+            a sample of facilities), written as a DDP-style parquet: the whole `detention` command vs
+            the DuckDB script (bench/detention_duckdb_baseline.py), each in its own process (wall time,
+            peak RSS); both outputs checked cell by cell against DDP's file. Then the same stints as a
+            raw workbook (real layout) → the whole command, vs the parquet time.
   big       N (default 10M) synthetic stints → facility and national daily population; wall time
             and peak RSS of that step (VmHWM reset after generating the stints).
   naive     200k stints: fast code vs the per-day naive reference (tests/detention_reference.py);
@@ -17,6 +23,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +43,7 @@ from ice_tracker.detention.synth import synthetic_stints, with_effective_book_ou
 from ice_tracker.detention.workbook_synth import write_raw_workbook  # noqa: E402
 
 START, EXTRACT = date(2022, 4, 1), date(2026, 3, 11)
+FIXTURES = Path(os.environ.get("ICE_TRACKER_FIXTURES", ROOT.parent / "shared" / "fixtures"))
 
 
 def reset_peak_rss() -> None:
@@ -110,7 +120,7 @@ def part_naive(n: int) -> None:
 def part_workbook(rows: int) -> None:
     from openpyxl import load_workbook
 
-    from ice_tracker.detention.readers import read_rows, read_workbook_stints
+    from ice_tracker.detention.readers import read_rows, read_workbook_stints, stack
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "2026-ICLI-00005_Detentions_FY25_20260311_Redacted.xlsx"
@@ -128,7 +138,7 @@ def part_workbook(rows: int) -> None:
         cells = time.perf_counter() - t
         frames = [read_rows(values, path.name, title)[0] for title, values in sheets]
         baseline = time.perf_counter() - t
-        theirs = pd.concat(frames, ignore_index=True)
+        theirs = stack(frames)
         same = frame.drop(columns="source_row").equals(theirs.drop(columns="source_row"))
         print(f"[workbook] calamine reader → typed frame of {len(frame):,} rows: {ours:.2f} s")
         print(f"[workbook] openpyxl read-only → same typed frame: {baseline:.2f} s (cell reading alone {cells:.2f} s); "
@@ -164,16 +174,115 @@ def part_job(n: int) -> None:
         print(f"[job] output sizes (MB): " + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in sorted(sizes.items())))
 
 
+def _contender(kind: str, source: Path, extract: str, out: Path) -> dict[str, float]:
+    """Run one contender in a fresh process; its wall time and peak RSS (VmHWM) as measured inside."""
+    code = (f"import sys, time, json; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'bench')!r}]\n"
+            "from pathlib import Path\nt = time.perf_counter()\n")
+    if kind == "ours":
+        code += ("from ice_tracker.cli import main\n"
+                 f"rc = main(['detention', '--input', {str(source)!r}, '--out', {str(out)!r}])\n")
+    else:
+        code += ("from detention_duckdb_baseline import run\n"
+                 f"run({str(source)!r}, {extract!r}, {str(out / 'facility_daily_population.parquet')!r}); rc = 0\n")
+    code += ("elapsed = time.perf_counter() - t\n"
+             "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+             "print(json.dumps({'seconds': elapsed, 'peak_mb': int(hwm) / 1024, 'rc': rc}))\n")
+    out.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _same_as_ddp(ddp: pd.DataFrame, path: Path) -> tuple[int, int]:
+    """(cells compared, cells different) between DDP's facility-day counts and an output file."""
+    ours = pd.read_parquet(path, columns=["detention_facility_code", "date", "n_detained", "n_detained_at_midnight"])
+    ours["date"] = pd.to_datetime(ours["date"]).dt.date
+    merged = ddp.merge(ours, on=["detention_facility_code", "date"], how="outer", suffixes=("", "_ours"))
+    wrong = sum(int((merged[c] != merged[f"{c}_ours"]).sum()) for c in ("n_detained", "n_detained_at_midnight"))
+    return 2 * len(merged), wrong
+
+
+def release_stints(ddp: pd.DataFrame) -> pd.DataFrame:
+    """DDP's counts as stints, with the other columns a DDP stints parquet carries (names, gender, …)."""
+    from ice_tracker.detention.reconstruct import reconstruct_stints
+
+    stints = reconstruct_stints(ddp)
+    rng = np.random.default_rng(0)
+    n = len(stints)
+    stints["unique_identifier"] = stints["unique_identifier"].str.pad(40, fillchar="0")
+    names = dict(zip(ddp["detention_facility_code"], ddp["detention_facility"]))
+    stints["detention_facility"] = stints["detention_facility_code"].map(names)
+    stints["gender"] = np.where(rng.random(n) < 0.87, "Male", "Female")
+    stints["citizenship_country"] = rng.choice(["MEXICO", "GUATEMALA", "HONDURAS", "VENEZUELA", "CUBA"], n)
+    stints["case_status"] = rng.choice(["ACTIVE", "8-Excluded/Removed - Inadmissibility", "3-Voluntary Departure Confirmed"], n)
+    stints["book_in_criminality"] = rng.choice(["1 Convicted Criminal", "2 Pending Criminal Charges", "3 Other Immigration Violator"], n)
+    stints["detention_release_reason"] = np.where(stints["book_out_date_time"].notna(), "Transferred", None)
+    stints["initial_bond_set_amount"] = np.where(rng.random(n) < 0.3, 1500.0, np.nan)
+    return stints
+
+
+def part_release(n_facilities: int | None, workbook_rows: int) -> None:
+    from ice_tracker.detention.workbook_synth import write_raw_workbook
+
+    ddp = pd.read_parquet(FIXTURES / "ddp" / "facilities-daily-population-mar2026.parquet")
+    if n_facilities:
+        size = ddp.groupby("detention_facility_code")["n_detained"].sum().sort_values(ascending=False)
+        picked = size.index[np.linspace(0, len(size) - 1, n_facilities).round().astype(int)]  # every size class
+        ddp = ddp[ddp["detention_facility_code"].isin(picked)]
+    check = ddp[["detention_facility_code", "date", "n_detained", "n_detained_at_midnight"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        stints = release_stints(ddp)
+        source = tmp / "2026-ICLI-00005_Detentions_FY26_20260311_Redacted.parquet"
+        stints.to_parquet(source)
+        scope = "whole file" if not n_facilities else f"{n_facilities} facilities spread over the size ranking"
+        print(f"[release] DDP facility-day file ({scope}: {ddp['detention_facility_code'].nunique()} facilities × "
+              f"{ddp['date'].nunique()} days) rebuilt as {len(stints):,} stints ({source.stat().st_size / 1e6:.0f} MB parquet)")
+        results = {}
+        for kind in ("duckdb", "ours"):
+            results[kind] = _contender(kind, source, "2026-03-10", tmp / kind)
+            cells, wrong = _same_as_ddp(check, tmp / kind / "facility_daily_population.parquet")
+            label = "DuckDB script (baseline)" if kind == "duckdb" else "`detention` command (all outputs)"
+            print(f"[release] {label:36s} {results[kind]['seconds']:7.1f} s  peak RSS {results[kind]['peak_mb']:7,.0f} MB  "
+                  f"cells equal to DDP: {cells - wrong:,}/{cells:,}")
+        ratio = results["ours"]["seconds"] / results["duckdb"]["seconds"]
+        memory = results["ours"]["peak_mb"] / results["duckdb"]["peak_mb"]
+        print(f"[release] ours / DuckDB: time {ratio:.2f}x, memory {memory:.2f}x; target <= 1.00x both: "
+              f"{'MET' if ratio <= 1 and memory <= 1 else 'NOT MET'}")
+
+        rows = stints.sort_values("book_in_date_time", kind="stable").tail(workbook_rows).reset_index(drop=True)
+        part = tmp / "part_20260311.parquet"
+        rows.to_parquet(part)
+        book = tmp / "2026-ICLI-00005_Detentions_FY26_20260311_Redacted.xlsx"
+        write_raw_workbook(book, rows, sheets=2)
+        from_parquet = _contender("ours", part, "2026-03-10", tmp / "part_parquet")
+        from_book = _contender("ours", book, "2026-03-10", tmp / "part_book")
+        print(f"[release] {len(rows):,} stints: raw workbook ({book.stat().st_size / 1e6:.0f} MB) → outputs "
+              f"{from_book['seconds']:.1f} s, peak {from_book['peak_mb']:,.0f} MB; same stints as parquet {from_parquet['seconds']:.1f} s; "
+              f"ratio {from_book['seconds'] / from_parquet['seconds']:.2f}x (target <= 2x: "
+              f"{'MET' if from_book['seconds'] <= 2 * from_parquet['seconds'] else 'NOT MET'})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", nargs="+", default=["big", "naive", "workbook"], choices=["big", "naive", "workbook", "job"])
+    short = os.environ.get("CI", "").lower() == "true"
+    parser.add_argument("--parts", nargs="+", default=["release", "naive", "workbook"] if short else ["release", "big", "naive", "workbook"],
+                        choices=["release", "big", "naive", "workbook", "job"])
+    parser.add_argument("--facilities", type=int, default=40 if short else 0,
+                        help="release part: N facilities spread over the size ranking (0 = the whole file; CI=true: 40)")
+    parser.add_argument("--release-workbook-rows", type=int, default=20_000 if short else 250_000)
     parser.add_argument("--job-n", type=int, default=2_600_000)
     parser.add_argument("--n", type=int, default=10_000_000)
-    parser.add_argument("--naive-n", type=int, default=200_000)
-    parser.add_argument("--workbook-rows", type=int, default=200_000)
+    parser.add_argument("--naive-n", type=int, default=20_000 if short else 200_000)
+    parser.add_argument("--workbook-rows", type=int, default=10_000 if short else 200_000)
     parser.add_argument("--string-ids", action="store_true", help="40-character-like string identifiers in the big run")
     args = parser.parse_args()
-    print(f"numpy {np.__version__}, pandas {pd.__version__}")
+    print(f"numpy {np.__version__}, pandas {pd.__version__}; {'short (CI=true)' if short else 'full'} mode; "
+          f"the machine may be shared: compare the ratios, not the seconds")
+    if "release" in args.parts:
+        if (FIXTURES / "ddp").exists():
+            part_release(args.facilities or None, args.release_workbook_rows)
+        else:
+            print(f"[release] skipped: {FIXTURES / 'ddp'} not available")
     if "big" in args.parts:
         part_big(args.n, args.string_ids)
     if "naive" in args.parts:

@@ -21,7 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ice_tracker.matching.aliases import OVERRIDES_DIR, load_aliases, load_overrides  # noqa: E402
+from ice_tracker.config import DEFAULT_OVERRIDES_DIR  # noqa: E402
+from ice_tracker.matching.aliases import load_aliases, load_overrides  # noqa: E402
 from ice_tracker.matching.csllea import load_csllea  # noqa: E402
 from ice_tracker.matching.matcher import Reference, canonical_state, match_agencies  # noqa: E402
 from ice_tracker.matching.normalise import clear_caches, state_postal  # noqa: E402
@@ -105,8 +106,8 @@ def main() -> int:
     load_seconds = time.perf_counter() - started
     queries = distinct_queries(workbook_rows(args.fixtures))
     labels = load_labels()
-    overrides = load_overrides(OVERRIDES_DIR / "agency_matches.csv")
-    aliases = load_aliases(OVERRIDES_DIR / "agency_aliases.csv")
+    overrides = load_overrides(DEFAULT_OVERRIDES_DIR / "agency_matches.csv")
+    aliases = load_aliases(DEFAULT_OVERRIDES_DIR / "agency_aliases.csv")
 
     timings, bare_timings, base_timings = [], [], []
     for _ in range(args.repeat):

@@ -38,10 +38,25 @@ class ManifestEntry:
     content_type: str = ""
     state: str = ""
     agency: str = ""
+    # Where the bytes came from: live (fetched from the publisher by this tool), wayback (a Wayback
+    # Machine capture) or import (an existing archive). Manifests written before these columns
+    # existed load with the defaults: every row then was a live fetch.
+    source: str = "live"
+    origin: str = ""  # import: the archive it came from (e.g. "appelson/Tracking_287g@1946c79")
+    capture_timestamp: str = ""  # wayback: the capture's 14-digit timestamp (YYYYMMDDhhmmss, UTC)
+    capture_url: str = ""  # wayback: where the capture's original bytes were read
 
 
 MANIFEST_COLUMNS = [f.name for f in fields(ManifestEntry)]
 MANIFEST_CHECKS = (not_empty("path"), is_sha256("sha256"), is_count("bytes"))
+
+
+def manifest_entry(row: dict[str, str]) -> ManifestEntry:
+    """A manifest row as an entry; columns this version does not know are ignored, missing ones default."""
+    known = {k: v for k, v in row.items() if k in MANIFEST_COLUMNS and v is not None}
+    if not known.get("source"):
+        known.pop("source", None)
+    return ManifestEntry(**{**known, "bytes": int(known.get("bytes") or 0)})  # type: ignore[arg-type]
 
 
 def utc_iso(moment: datetime) -> str:
@@ -66,7 +81,7 @@ class Archive:
         self.manifest_path = self.data_dir / "manifest.csv"
         self.temp_dir = self.data_dir / TEMP_DIR_NAME
         self.entries: list[ManifestEntry] = [
-            ManifestEntry(**{**row, "bytes": int(row.get("bytes") or 0)})  # type: ignore[arg-type]
+            manifest_entry(row)
             for row in read_state_csv(self.manifest_path, MANIFEST_COLUMNS, self.data_dir, MANIFEST_CHECKS)
         ]
         self.added: list[ManifestEntry] = []
@@ -125,9 +140,10 @@ class Archive:
     def finish(self) -> None:
         remove_empty_temp_dir(self.data_dir)
 
-    def folder(self, area: str) -> Path:
-        """`<data>/<area>/<area>_<stamp>`, e.g. sheets/sheets_20250519_024922 (not created here)."""
-        return self.data_dir / area / f"{area}_{self.stamp}"
+    def folder(self, area: str, stamp: str | None = None) -> Path:
+        """`<data>/<area>/<area>_<stamp>`, e.g. sheets/sheets_20250519_024922 (not created here).
+        `stamp` defaults to this run's; a capture or an imported folder keeps its own time."""
+        return self.data_dir / area / f"{area}_{stamp or self.stamp}"
 
     def _free_destination(self, dest: Path) -> Path:
         """`dest`, or `name_2.ext`, `name_3.ext`… if taken: an archived file is never overwritten."""
@@ -139,19 +155,22 @@ class Archive:
             n += 1
         return candidate
 
-    def add_file(self, temp_file: Path, area: str, relative: Path, entry: ManifestEntry) -> ManifestEntry:
-        """Move a verified temp file into this run's folder of `area` and record it."""
-        dest = self._free_destination(self.folder(area) / relative)
+    def add_file(self, temp_file: Path, area: str, relative: Path, entry: ManifestEntry,
+                 stamp: str | None = None) -> ManifestEntry:
+        """Move a verified temp file into this run's folder of `area` (or the folder of `stamp`) and record it."""
+        dest = self._free_destination(self.folder(area, stamp) / relative)
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(temp_file, dest)
         return self._record(dest, entry)
 
-    def add_copy(self, source: Path, area: str, relative: Path, entry: ManifestEntry) -> ManifestEntry:
-        """Archive bytes we already hold under a second path (one PDF linked by two agencies)."""
+    def add_copy(self, source: Path, area: str, relative: Path, entry: ManifestEntry,
+                 stamp: str | None = None) -> ManifestEntry:
+        """Archive a copy of a file: bytes we already hold under a second path (one PDF linked by
+        two agencies), or a file of another archive being imported."""
         self.temp_dir.mkdir(parents=True, exist_ok=True)
         temp = temp_path_beside(self.temp_dir / "copy")
         shutil.copyfile(source, temp)
-        return self.add_file(temp, area, relative, entry)
+        return self.add_file(temp, area, relative, entry, stamp)
 
     def _record(self, dest: Path, entry: ManifestEntry) -> ManifestEntry:
         entry.path = dest.relative_to(self.data_dir).as_posix()

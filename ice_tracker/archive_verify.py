@@ -18,7 +18,7 @@ from ice_tracker.fileio import read_dict_csv, sha256_file
 from ice_tracker.formats import FormatError, check_pdf, check_release_file
 from ice_tracker.quarantine import QUARANTINE_FILE
 from ice_tracker.sandbox import SandboxFailure, run_limited
-from ice_tracker.sources.ice287g.workbook import read_roster_checked
+from ice_tracker.sources.ice287g.html_table import read_archived_roster
 from ice_tracker.xlsx import WorkbookError
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def _format_problem(path: Path, kind: str, table: str = "") -> str:
     """'' when the file opens as its kind, else why not."""
     try:
         if kind in WORKBOOK_KINDS:
-            run_limited("parse", read_roster_checked, path)
+            run_limited("parse", read_archived_roster, path)  # a workbook, or a captured page's table
         elif kind in PDF_KINDS:
             run_limited("parse", check_pdf, path)
         elif kind == "ddp":

@@ -12,6 +12,7 @@ import pkgutil
 from types import ModuleType
 
 from ice_tracker import __version__, commands
+from ice_tracker.config import default_data_dir, seed_overrides
 from ice_tracker.errors import run_guarded
 from ice_tracker.logging_setup import configure_logging
 
@@ -49,4 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(verbose=args.verbose)
+    if "data_dir" in vars(args) and args.command != "scrape":
+        seed_overrides(args.data_dir or default_data_dir())  # hand corrections belong to the data dir
     return run_guarded(args._run, args)

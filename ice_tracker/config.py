@@ -1,17 +1,73 @@
-"""Defaults every command shares: where data lives, where big or derived caches go."""
+"""Defaults every command shares: where data lives, where hand corrections and big or derived caches go.
+
+The data dir is $ICE_TRACKER_DATA_DIR, else the checkout's root when running from a checkout (what
+the workflow commits), else the current directory (an installed copy never writes into
+site-packages). Hand corrections live in `<data-dir>/overrides/`, seeded from the package's
+defaults the first time a command is given that data dir (the package's defaults are read until then); in the checkout that is the repository's `overrides/`.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-OVERRIDES_DIR = REPO_ROOT / "overrides"  # hand corrections, as reviewable CSVs
+from ice_tracker.fileio import atomic_write_bytes
+
+log = logging.getLogger(__name__)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+CHECKOUT_ROOT = PACKAGE_DIR.parent  # the repository, when running from a checkout
+OVERRIDES = "overrides"
+# An installed wheel carries the checkout's overrides/ as package data (see setup.py).
+PACKAGED_OVERRIDES = PACKAGE_DIR / "default_overrides"
+
+
+def running_from_checkout() -> bool:
+    return (CHECKOUT_ROOT / "scraper.py").is_file() and (CHECKOUT_ROOT / "pyproject.toml").is_file()
+
+
+def default_overrides_dir() -> Path:
+    """The package's default hand corrections: the checkout's overrides/, else the packaged copy."""
+    checkout = CHECKOUT_ROOT / OVERRIDES
+    return checkout if running_from_checkout() and checkout.is_dir() else PACKAGED_OVERRIDES
+
+
+DEFAULT_OVERRIDES_DIR = default_overrides_dir()
+
+
+def overrides_for(data_dir: Path) -> Path:
+    """`<data_dir>/overrides` when it exists, else the package's defaults (read, never written here)."""
+    target = Path(data_dir) / OVERRIDES
+    return target if target.is_dir() else DEFAULT_OVERRIDES_DIR
+
+
+def seed_overrides(data_dir: Path) -> Path:
+    """Create `<data_dir>/overrides` from the package's defaults when it does not exist yet (the
+    commands do this for the data dir they were given; library calls never write it). A data dir
+    that cannot be written keeps working on the defaults (logged)."""
+    target = Path(data_dir) / OVERRIDES
+    if target.exists() or not Path(data_dir).is_dir() or not DEFAULT_OVERRIDES_DIR.is_dir():
+        return target
+    try:
+        for source in sorted(DEFAULT_OVERRIDES_DIR.glob("*.csv")):
+            atomic_write_bytes(target / source.name, source.read_bytes())
+    except OSError as exc:
+        log.warning("could not seed %s (%s); using the package's default overrides", target, exc)
+        return DEFAULT_OVERRIDES_DIR
+    log.info("seeded %s with the package's default overrides", target)
+    return target
+
+
+DATA_DIR_DEFAULT = "$ICE_TRACKER_DATA_DIR, else the checkout's root, else the current directory"
 
 
 def default_data_dir() -> Path:
-    """The data root: $ICE_TRACKER_DATA_DIR, else the repository root (what the workflow commits)."""
-    return Path(os.environ.get("ICE_TRACKER_DATA_DIR", REPO_ROOT))
+    """The data root: $ICE_TRACKER_DATA_DIR, else the checkout's root, else the current directory."""
+    env = os.environ.get("ICE_TRACKER_DATA_DIR", "").strip()
+    if env:
+        return Path(env)
+    return CHECKOUT_ROOT if running_from_checkout() else Path.cwd()
 
 
 def default_cache_dir() -> Path:

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ice_tracker import __version__
+from ice_tracker.commands.moa import add_budget_arguments
 from ice_tracker.archive import Archive, remove_empty_temp_dir, utc_iso
 from ice_tracker.config import SettingError, default_cache_dir, default_data_dir, env_number
 from ice_tracker.errors import UsageError, run_guarded
@@ -84,6 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--deadline", type=float, default=None, metavar="MINUTES",
                         help="end the run cleanly with what it has after this many minutes "
                              f"(default: $ICE_TRACKER_RUN_DEADLINE or {DEFAULT_DEADLINE_MINUTES:g})")
+    add_budget_arguments(parser)
     parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="log debug detail (and the traceback of any error)")
 
@@ -215,9 +217,12 @@ def _derive_matching(view: Path, ctx: RunContext) -> dict[str, Any]:
 
 
 def _derive_moa(view: Path, ctx: RunContext) -> dict[str, Any]:
+    from ice_tracker.moa.journal import moa_journal
     from ice_tracker.moa.table import run_moa
 
-    return run_moa(view, roster_cache=ctx.cache_dir / "roster")
+    # the journal lives in the real data dir, not the staging view: a killed run keeps what it read
+    return run_moa(view, roster_cache=ctx.cache_dir / "roster", budget_minutes=getattr(ctx.args, "moa_budget", None),
+                   workers=getattr(ctx.args, "moa_workers", None), journal=moa_journal(ctx.data_dir))
 
 
 def _derive_publish(view: Path, ctx: RunContext) -> dict[str, Any]:
@@ -259,6 +264,10 @@ def step_derive(ctx: RunContext) -> dict[str, Any]:
         if len(failed) == len(results):
             raise StepFailed("every derivation failed")
         results["files_changed"] = commit_staging(ctx.data_dir)
+        if "moa" not in failed:
+            from ice_tracker.moa.journal import moa_journal
+
+            moa_journal(ctx.data_dir).unlink(missing_ok=True)  # its rows are in place now
     finally:
         discard_staging(ctx.data_dir)
     results["headline"] = _derive_headline(results)
@@ -268,6 +277,13 @@ def step_derive(ctx: RunContext) -> dict[str, Any]:
 
 
 def _derive_headline(results: dict[str, Any]) -> str:
+    """'roster: 3 added, 1 renamed; moa: 1,200 of 2,400 read, continuing', or ''."""
+    moa = str(results.get("moa", {}).get("headline", ""))
+    roster = _roster_headline(results)
+    return "; ".join(part for part in (roster, moa) if part)
+
+
+def _roster_headline(results: dict[str, Any]) -> str:
     """'roster: 3 added, 1 renamed' from the newest participating roster's changes, or ''; a newest
     roster that failed the publication check is named ('suspect roster: …'), since it announces nothing."""
     history = results.get("history", {})
@@ -312,6 +328,8 @@ def _iso_date(value: Any) -> str:
 def _releases_message(releases: dict[str, Any]) -> list[str]:
     """'DDP: new release through 2026-03-10, 3 files' or 'DDP: 1 more file for release 2026-03-10'."""
     new_files, failed_files = len(releases.get("files_new", [])), len(releases.get("failures", []))
+    lost = len((releases.get("durability") or {}).get("missing", []))
+    lost_text = [f"DDP: {_plural(lost, 'archived file')} missing everywhere"] if lost else []
     release = _iso_date(releases.get("release_id"))
     if releases.get("new_release"):
         through = _iso_date(releases.get("through"))
@@ -320,8 +338,8 @@ def _releases_message(releases: dict[str, Any]) -> list[str]:
     elif new_files:
         text = f"DDP: {_plural(new_files, 'more file')}" + (f" for release {release}" if release else "")
     else:
-        return []
-    return [text + (f", {failed_files} failed" if failed_files else "")]
+        return lost_text
+    return [text + (f", {failed_files} failed" if failed_files else "")] + lost_text
 
 
 def commit_message(results: dict[str, dict[str, Any]], stopped: str = "") -> str:

@@ -57,6 +57,16 @@ class FailureLog:
         self.recorded_this_run.append(failure)
         return failure
 
+    def note_missing(self, url: str, kind: str, error: str, when: str, state: str = "", agency: str = "") -> bool:
+        """List something the archive lacks and has never tried to fetch (an imported roster's
+        links), so the next run fetches it. Counts no attempt and leaves an existing row as it is,
+        so listing the same backlog twice changes nothing. Returns whether a row was added."""
+        key = (url, kind, state, agency)
+        if key in self.rows:
+            return False
+        self.rows[key] = Failure(url, kind, state, agency, error, when, when, 0)
+        return True
+
     def resolve(self, url: str, kind: str, state: str = "", agency: str = "") -> None:
         failure = self.rows.pop((url, kind, state, agency), None)
         if failure is not None:

@@ -1,9 +1,12 @@
 """The one place that talks to the network.
 
 A `requests.Session` with the project's User-Agent, connect/read timeouts, `urllib3.Retry` (429 and
-5xx with backoff, honouring Retry-After), a host allow-list checked on every hop of a redirect, a
-size cap, conditional requests, and bodies streamed to a temp file that the caller either moves into
-the archive or discards. Nothing here decides what to keep: callers verify and store.
+5xx with backoff, honouring Retry-After), every URL parsed once (`urls.parse_link`) so the host the
+allow-list checks on every hop of a redirect is the host connected to, a size cap, a wall deadline per
+file, conditional requests, and bodies streamed to a temp file that the caller either moves into the
+archive or discards. A body cut short (reset, read timeout, fewer bytes than declared) is fetched
+again within the run, resuming with Range where the server allows. Nothing here decides what to keep:
+callers verify and store.
 """
 
 from __future__ import annotations
@@ -13,27 +16,32 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from tqdm import tqdm
 from urllib3.util.retry import Retry
 
 from ice_tracker import USER_AGENT
+from ice_tracker.config import env_number
+from ice_tracker.deadline import Deadline, Sockets, TrackingAdapter
 from ice_tracker.fileio import PUBLIC_FILE_MODE
+from ice_tracker.limits import limit
+from ice_tracker.urls import BadLink, parse_link
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (15.0, 120.0)  # (connect, read) seconds
 DEFAULT_MAX_BYTES = 300 * 1024 * 1024
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-CHUNK = 256 * 1024
+CHUNK = 64 * 1024  # a cut body keeps all but the last chunk, which is lost with the connection
 
 
 class FetchError(Exception):
@@ -46,6 +54,14 @@ class FetchError(Exception):
 
 class HostNotAllowed(FetchError):
     pass
+
+
+class BadUrl(FetchError):
+    """A link refused before connecting (see `urls.parse_link`)."""
+
+
+class DeadlineExceeded(FetchError):
+    """The file took longer than its wall deadline in total (a trickling or stalling server)."""
 
 
 class TooLarge(FetchError):
@@ -128,7 +144,8 @@ def filename_from_url(url: str) -> str:
 
 
 class _GuardedSession(requests.Session):
-    """A Session that refuses, before connecting, any redirect to a host off the allow-list."""
+    """A Session that refuses, before connecting, any redirect to a link `parse_link` rejects or to a
+    host off the allow-list, and follows the rebuilt, checked URL (never the raw Location)."""
 
     def __init__(self, allowed_hosts: set[str], stats: HttpStats):
         super().__init__()
@@ -139,12 +156,32 @@ class _GuardedSession(requests.Session):
         target = super().get_redirect_target(resp)
         if target:
             absolute = urljoin(resp.url, target)
-            host = urlsplit(absolute).hostname or ""
-            if not host_allowed(host, self.allowed_hosts):
-                self.stats.hosts_refused.append(host)
+            try:
+                return checked_url(absolute, self.allowed_hosts, self.stats)
+            except FetchError as exc:
                 resp.close()
-                raise HostNotAllowed(resp.url, f"redirect to host not on the allow-list: {host} ({absolute})")
+                raise type(exc)(resp.url, f"redirect refused: {exc}") from None
         return target
+
+
+def checked_url(url: str, allowed: Iterable[str], stats: HttpStats | None = None) -> str:
+    """`url` parsed once and rebuilt from the parts the allow-list checked; raises BadUrl/HostNotAllowed."""
+    try:
+        link = parse_link(url)
+    except BadLink as exc:
+        if stats is not None:
+            stats.hosts_refused.append(url)
+        raise BadUrl(url, str(exc)) from None
+    if not host_allowed(link.host, allowed):
+        if stats is not None:
+            stats.hosts_refused.append(link.host)
+        raise HostNotAllowed(url, f"host not on the allow-list: {link.host} ({link.url})")
+    return link.url
+
+
+def _enforce(deadline: Deadline, url: str) -> None:
+    if deadline.expired():
+        raise DeadlineExceeded(url, f"gave up after the {deadline.seconds:g} s deadline for one file")
 
 
 # ----- resumable downloads (big files: DDP releases) ---------------------------------------------
@@ -195,109 +232,25 @@ def _hash_file(path: Path) -> tuple[str, bytes]:
     return digest.hexdigest(), head
 
 
-class ResumableMixin:
-    """`HttpClient.fetch_resumable`: big bodies kept in a named partial file across interruptions."""
-
-    def fetch_resumable(self: "HttpClient", url: str, partial: Path, *,  # type: ignore[misc]
-                        max_bytes: int | None = None, attempts: int = 3) -> FetchResult:
-        """GET `url` into `partial`, resuming with Range/If-Range after an interruption.
-
-        The partial body and its validators (a `.json` beside it) survive a failed attempt and a
-        failed run, so the next attempt (this run or the next) asks only for the missing bytes; a
-        server that ignores the range (200) or whose file changed (If-Range fails) sends the whole
-        body again. On success `temp_path` is `partial`, complete and hashed; the caller moves it.
-        Raises FetchError subclasses; HTTP errors and oversize bodies discard nothing they should
-        keep (oversize: the partial is removed).
-        """
-        cap = max_bytes or self.max_bytes
-        partial = Path(partial)
-        partial.parent.mkdir(parents=True, exist_ok=True)
-        last_error: FetchError | None = None
-        for _ in range(max(1, attempts)):
-            saved = _read_validators(partial, url)
-            have = partial.stat().st_size if saved else 0
-            validator = saved.get("etag") or saved.get("last_modified") or ""
-            headers = {"Range": f"bytes={have}-", "If-Range": validator} if have and validator else {}
-            response = self._get(url, headers)
-            with response:
-                if response.status_code == 416:
-                    partial.unlink(missing_ok=True)
-                    last_error = HttpStatusError(url, 416)
-                    continue
-                if response.status_code not in (200, 206):
-                    raise HttpStatusError(url, response.status_code)
-                if response.status_code == 206 and _content_range_start(response.headers.get("Content-Range", "")) != have:
-                    partial.unlink(missing_ok=True)
-                    last_error = NetworkError(url, "server answered a range we did not ask for")
-                    continue
-                offset = have if response.status_code == 206 else 0
-                total = _expected_total(response, offset)
-                if total is not None and total > cap:
-                    partial.unlink(missing_ok=True)
-                    _validators_path(partial).unlink(missing_ok=True)
-                    raise TooLarge(url, f"declared size {total:,} bytes exceeds the cap of {cap:,}")
-                result = FetchResult(
-                    url=url, final_url=response.url, status=200,
-                    etag=response.headers.get("ETag", ""),
-                    last_modified=response.headers.get("Last-Modified", ""),
-                    content_type=response.headers.get("Content-Type", "").split(";")[0].strip(),
-                    filename=filename_from_headers(response.headers.get("Content-Disposition"))
-                    or filename_from_url(response.url),
-                )
-                _validators_path(partial).write_text(json.dumps(
-                    {"url": url, "etag": result.etag, "last_modified": result.last_modified}), encoding="utf-8")
-                try:
-                    size = self._append_body(response, partial, offset, cap, url)
-                except NetworkError as exc:
-                    log.info("%s; will resume from byte %s", exc, f"{partial.stat().st_size:,}")
-                    last_error = exc
-                    continue
-            if total is not None and size != total:
-                last_error = NetworkError(url, f"body ended at {size:,} of {total:,} bytes")
-                continue
-            _validators_path(partial).unlink(missing_ok=True)
-            result.temp_path = partial
-            result.size = size
-            result.sha256, result.head = _hash_file(partial)
-            if offset:
-                log.info("resumed %s at byte %s", url, f"{offset:,}")
-            return result
-        assert last_error is not None
-        raise last_error
-
-    def _append_body(self: "HttpClient", response: requests.Response, partial: Path, offset: int,  # type: ignore[misc]
-                     cap: int, url: str) -> int:
-        """Write the body at `offset` of `partial` (0 truncates); returns the file's size."""
-        started = time.perf_counter()
-        size = offset
-        try:
-            with open(partial, "r+b" if offset else "wb") as handle:
-                os.fchmod(handle.fileno(), PUBLIC_FILE_MODE)
-                handle.seek(offset)
-                handle.truncate()
-                try:
-                    for chunk in response.iter_content(CHUNK):
-                        size += len(chunk)
-                        self.stats.bytes_downloaded += len(chunk)
-                        if size > cap:
-                            raise TooLarge(url, f"body exceeds the cap of {cap:,} bytes")
-                        handle.write(chunk)
-                finally:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-        except TooLarge:
-            partial.unlink(missing_ok=True)
-            _validators_path(partial).unlink(missing_ok=True)
-            raise
-        except (requests.exceptions.RequestException, OSError) as exc:
-            raise NetworkError(url, f"body interrupted after {size:,} bytes: {type(exc).__name__}") from exc
-        finally:
-            self.stats.seconds += time.perf_counter() - started
-        return size
+def _result_from(url: str, response: requests.Response) -> FetchResult:
+    return FetchResult(
+        url=url, final_url=response.url, status=response.status_code,
+        etag=response.headers.get("ETag", ""),
+        last_modified=response.headers.get("Last-Modified", ""),
+        content_type=response.headers.get("Content-Type", "").split(";")[0].strip(),
+        filename=filename_from_headers(response.headers.get("Content-Disposition")) or filename_from_url(response.url),
+    )
 
 
-class HttpClient(ResumableMixin):
-    """Downloads with timeouts, retries, an allow-list and a size cap; see the module docstring."""
+def _drop(path: Path, keep: bool) -> None:
+    """Remove a body (and its validators) unless it is a resumable partial worth keeping."""
+    if not keep:
+        path.unlink(missing_ok=True)
+        _validators_path(path).unlink(missing_ok=True)
+
+
+class HttpClient:
+    """Downloads with timeouts, retries, an allow-list, a size cap and a deadline; see the module docstring."""
 
     def __init__(
         self,
@@ -333,7 +286,8 @@ class HttpClient(ResumableMixin):
         )
         self.session = _GuardedSession(self.allowed_hosts, self.stats)
         self.session.headers["User-Agent"] = user_agent
-        adapter = HTTPAdapter(max_retries=retry)
+        self.sockets = Sockets()
+        adapter = TrackingAdapter(self.sockets, max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -346,31 +300,39 @@ class HttpClient(ResumableMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def check_host(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise FetchError(url, f"unsupported URL scheme: {parts.scheme or '(none)'}")
-        host = parts.hostname or ""
-        if not host_allowed(host, self.allowed_hosts):
-            self.stats.hosts_refused.append(host)
-            raise HostNotAllowed(url, f"host not on the allow-list: {host}")
+    def allow(self, urls: Iterable[str]) -> None:
+        """Add the hosts of `urls` (configured endpoints, never links read from pages) to the allow-list."""
+        self.allowed_hosts.update(parse_link(u).host for u in urls)
 
-    def _get(self, url: str, headers: dict[str, str]) -> requests.Response:
-        self.check_host(url)
+    def check_host(self, url: str) -> str:
+        """The URL to connect to, rebuilt from what was checked; raises BadUrl or HostNotAllowed."""
+        return checked_url(url, self.allowed_hosts, self.stats)
+
+    def _get(self, url: str, headers: dict[str, str], deadline: Deadline | None = None) -> requests.Response:
+        target = self.check_host(url)
         self.stats.requests += 1
         started = time.perf_counter()
+        timeout = self.timeout
+        if deadline is not None:
+            _enforce(deadline, url)
+            timeout = (min(self.timeout[0], deadline.remaining()), min(self.timeout[1], deadline.remaining()))
         try:
-            response = self.session.get(url, headers=headers, timeout=self.timeout, stream=True)
+            response = self.session.get(target, headers=headers, timeout=timeout, stream=True)
         except FetchError:
             raise
-        except requests.exceptions.RetryError as exc:
-            raise NetworkError(url, f"gave up after retries: {exc}") from exc
-        except requests.exceptions.Timeout as exc:
-            raise NetworkError(url, f"timed out: {type(exc).__name__}") from exc
         except requests.exceptions.RequestException as exc:
+            if deadline is not None:
+                _enforce(deadline, url)  # the deadline cut the connection
+            if isinstance(exc, requests.exceptions.RetryError):
+                raise NetworkError(url, f"gave up after retries: {exc}") from exc
+            if isinstance(exc, requests.exceptions.Timeout):
+                raise NetworkError(url, f"timed out: {type(exc).__name__}") from exc
             raise NetworkError(url, f"{type(exc).__name__}: {exc}") from exc
         finally:
             self.stats.seconds += time.perf_counter() - started
+        if deadline is not None and deadline.fired:
+            response.close()
+            _enforce(deadline, url)  # headers cut short by the deadline can parse as a complete answer
         return response
 
     def get_text(self, url: str, max_bytes: int = 10 * 1024 * 1024) -> tuple[str, str]:
@@ -393,76 +355,186 @@ class HttpClient(ResumableMixin):
     ) -> FetchResult:
         """GET `url`, conditionally when validators are given; stream the body to a temp file.
 
-        Raises FetchError subclasses for refused hosts, HTTP errors, oversize and network failures;
-        never leaves a temp file behind on error.
+        Raises FetchError subclasses for refused links, HTTP errors, oversize, the deadline
+        (`download_seconds`) and network failures; never leaves a temp file behind on error.
         """
-        cap = max_bytes or self.max_bytes
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        response = self._get(url, headers)
-        with response:
-            result = FetchResult(
-                url=url,
-                final_url=response.url,
-                status=response.status_code,
-                etag=response.headers.get("ETag", ""),
-                last_modified=response.headers.get("Last-Modified", ""),
-                content_type=response.headers.get("Content-Type", "").split(";")[0].strip(),
-                filename=filename_from_headers(response.headers.get("Content-Disposition"))
-                or filename_from_url(response.url),
-            )
-            if response.status_code == 304:
-                self.stats.not_modified += 1
-                return result
-            if response.status_code != 200:
-                raise HttpStatusError(url, response.status_code)
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > cap:
-                raise TooLarge(url, f"declared size {int(declared):,} bytes exceeds the cap of {cap:,}")
-            self._stream_body(response, result, cap, int(declared) if declared and declared.isdigit() else None)
-        return result
-
-    def _stream_body(self, response: requests.Response, result: FetchResult, cap: int, total: int | None) -> None:
         self.temp_dir.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="download.", suffix=".part", dir=self.temp_dir)
-        os.fchmod(fd, PUBLIC_FILE_MODE)  # it may become an archived, published file
-        temp_path = Path(name)
-        digest = hashlib.sha256()
-        size = 0
-        head = b""
+        os.close(fd)
+        return self._download(url, Path(name), headers, have=0, validator="", cap=max_bytes or self.max_bytes,
+                              deadline=Deadline(limit("download_seconds"), self.sockets), attempts=int(limit("body_attempts")),
+                              keep_partial=False)
+
+    def fetch_resumable(self, url: str, partial: Path, *, max_bytes: int | None = None,
+                        attempts: int | None = None) -> FetchResult:
+        """GET `url` into `partial`, resuming with Range/If-Range after an interruption.
+
+        The partial body and its validators (a `.json` beside it) survive a failed attempt and a
+        failed run, so the next attempt (this run or the next) asks only for the missing bytes; a
+        server that ignores the range (200) or whose file changed (If-Range fails) sends the whole
+        body again. On success `temp_path` is `partial`, complete and hashed; the caller moves it.
+        Raises FetchError subclasses; oversize bodies are removed, interrupted ones kept.
+        """
+        partial = Path(partial)
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        saved = _read_validators(partial, url)
+        have = partial.stat().st_size if saved else 0
+        return self._download(url, partial, {}, have=have, validator=saved.get("etag") or saved.get("last_modified") or "",
+                              cap=max_bytes or self.max_bytes, deadline=Deadline(limit("large_download_seconds"), self.sockets),
+                              attempts=attempts or int(limit("body_attempts")), keep_partial=True)
+
+    def _download(self, url: str, path: Path, conditional: dict[str, str], *, have: int, validator: str, cap: int,
+                  deadline: Deadline, attempts: int, keep_partial: bool) -> FetchResult:
+        """The attempts behind `fetch` and `fetch_resumable`: a cut body is transient and asked for
+        again, from byte `have` when the server confirms the range (206 + matching Content-Range),
+        else from the start; HTTP errors, oversize and the deadline end the download."""
+        try:
+            with deadline:
+                return self._attempts(url, path, conditional, have=have, validator=validator, cap=cap,
+                                      deadline=deadline, attempts=attempts, keep_partial=keep_partial)
+        except BaseException:
+            _drop(path, keep_partial and not isinstance(sys.exc_info()[1], TooLarge))
+            raise
+
+    def _attempts(self, url: str, path: Path, conditional: dict[str, str], *, have: int, validator: str, cap: int,
+                  deadline: Deadline, attempts: int, keep_partial: bool) -> FetchResult:
+        """One download's attempts: see `_download`."""
+        last_error: FetchError | None = None
+        for _ in range(max(1, attempts)):
+            if have and not validator:
+                have = 0  # nothing to prove the file is unchanged: start again
+            headers = {"Range": f"bytes={have}-", "If-Range": validator} if have else dict(conditional)
+            response = self._get(url, headers, deadline)
+            with response:
+                result = _result_from(url, response)
+                if response.status_code == 304 and not have:
+                    self.stats.not_modified += 1
+                    _drop(path, False)
+                    return result
+                if response.status_code == 416:
+                    have, last_error = 0, HttpStatusError(url, 416)
+                    continue
+                if response.status_code not in (200, 206):
+                    raise HttpStatusError(url, response.status_code)
+                if response.status_code == 206 and _content_range_start(response.headers.get("Content-Range", "")) != have:
+                    have, last_error = 0, NetworkError(url, "server answered a range we did not ask for")
+                    continue
+                offset = have if response.status_code == 206 else 0
+                total = _expected_total(response, offset)
+                if total is not None and total > cap:
+                    raise TooLarge(url, f"declared size {total:,} bytes exceeds the cap of {cap:,}")
+                validator = result.etag or result.last_modified
+                if keep_partial:
+                    _validators_path(path).write_text(json.dumps(
+                        {"url": url, "etag": result.etag, "last_modified": result.last_modified}), encoding="utf-8")
+                try:
+                    size = self._write_body(response, path, offset, cap, url, total, result.filename, deadline)
+                except NetworkError as exc:
+                    _enforce(deadline, url)
+                    have = path.stat().st_size if path.exists() else 0
+                    log.info("%s; trying again from byte %s", exc, f"{have:,}")
+                    last_error = exc
+                    continue
+            _enforce(deadline, url)  # a body cut by the deadline can look complete when no length was declared
+            if total is not None and size != total:
+                have = size
+                last_error = NetworkError(url, f"body ended at {size:,} of {total:,} bytes")
+                log.info("%s; trying again", last_error)
+                continue
+            _validators_path(path).unlink(missing_ok=True)
+            result.status = 200
+            result.temp_path = path
+            result.size = size
+            result.sha256, result.head = _hash_file(path)
+            if offset:
+                log.info("resumed %s at byte %s", url, f"{offset:,}")
+            return result
+        assert last_error is not None
+        raise last_error
+
+    def _write_body(self, response: requests.Response, path: Path, offset: int, cap: int, url: str,
+                    total: int | None, label: str, deadline: Deadline) -> int:
+        """Write the body at `offset` of `path` (0 truncates), under the deadline; returns the file's size."""
         started = time.perf_counter()
-        bar = tqdm(total=total, unit="B", unit_scale=True, desc=result.filename[:40] or "download",
+        size = offset
+        bar = tqdm(total=total, initial=offset, unit="B", unit_scale=True, desc=label[:40] or "download",
                    disable=True if self.progress is False else None, leave=False)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                for chunk in response.iter_content(CHUNK):
-                    size += len(chunk)
-                    self.stats.bytes_downloaded += len(chunk)
-                    if size > cap:
-                        raise TooLarge(result.url, f"body exceeds the cap of {cap:,} bytes")
-                    if len(head) < 2048:
-                        head += chunk[: 2048 - len(head)]
-                    digest.update(chunk)
-                    handle.write(chunk)
-                    bar.update(len(chunk))
-                handle.flush()
-                os.fsync(handle.fileno())
-        except FetchError:
-            temp_path.unlink(missing_ok=True)
-            raise
+            with open(path, "r+b" if offset else "wb") as handle:
+                os.fchmod(handle.fileno(), PUBLIC_FILE_MODE)  # it may become an archived, published file
+                handle.seek(offset)
+                handle.truncate()
+                try:
+                    for chunk in response.iter_content(CHUNK):
+                        size += len(chunk)
+                        self.stats.bytes_downloaded += len(chunk)
+                        if size > cap:
+                            raise TooLarge(url, f"body exceeds the cap of {cap:,} bytes")
+                        handle.write(chunk)
+                        bar.update(len(chunk))
+                        _enforce(deadline, url)
+                finally:
+                    handle.flush()
+                    os.fsync(handle.fileno())
         except (requests.exceptions.RequestException, OSError) as exc:
-            temp_path.unlink(missing_ok=True)
-            raise NetworkError(result.url, f"body interrupted after {size:,} bytes: {type(exc).__name__}") from exc
-        except BaseException:
-            temp_path.unlink(missing_ok=True)
-            raise
+            _enforce(deadline, url)
+            raise NetworkError(url, f"body interrupted after {size:,} bytes: {type(exc).__name__}") from exc
         finally:
             bar.close()
             self.stats.seconds += time.perf_counter() - started
-        result.temp_path = temp_path
-        result.sha256 = digest.hexdigest()
-        result.size = size
-        result.head = head
+        return size
+
+    def send(self, method: str, url: str, *, headers: dict[str, str] | None = None, json_body: Any = None,
+             body_path: Path | None = None, max_bytes: int = 16 * 1024 * 1024) -> tuple[int, Any]:
+        """A small API call (the release-asset store): JSON or a file up, JSON (or nothing) back.
+
+        Returns (status, parsed JSON or None); raises NetworkError/BadUrl/HostNotAllowed/TooLarge.
+        """
+        target = self.check_host(url)
+        self.stats.requests += 1
+        started = time.perf_counter()
+        headers = dict(headers or {})
+        try:
+            if body_path is not None:
+                headers["Content-Length"] = str(Path(body_path).stat().st_size)
+                with open(body_path, "rb") as body:
+                    response = self.session.request(method, target, headers=headers, data=body,
+                                                    timeout=self.timeout, stream=True)
+            else:
+                response = self.session.request(method, target, headers=headers, json=json_body,
+                                                timeout=self.timeout, stream=True)
+            with response:
+                raw = b""
+                for chunk in response.iter_content(CHUNK):
+                    raw += chunk
+                    if len(raw) > max_bytes:
+                        raise TooLarge(url, f"answer exceeds the cap of {max_bytes:,} bytes")
+        except FetchError:
+            raise
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise NetworkError(url, f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            self.stats.seconds += time.perf_counter() - started
+        try:
+            return response.status_code, json.loads(raw) if raw.strip() else None
+        except ValueError:
+            return response.status_code, None
+
+
+def client_from_env(allowed_hosts: Iterable[str], temp_dir: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> HttpClient:
+    """An HTTP client tuned by ICE_TRACKER_CONNECT_TIMEOUT, _READ_TIMEOUT, _RETRIES, _BACKOFF and _MAX_BYTES
+    (see the README's configuration table), for commands outside the daily job (the CSLLEA download)."""
+    return HttpClient(
+        allowed_hosts=allowed_hosts,
+        temp_dir=temp_dir,
+        timeout=(env_number("ICE_TRACKER_CONNECT_TIMEOUT", 15, minimum=0.001),
+                 env_number("ICE_TRACKER_READ_TIMEOUT", 120, minimum=0.001)),
+        retries=int(env_number("ICE_TRACKER_RETRIES", 4, integer=True)),
+        backoff_factor=env_number("ICE_TRACKER_BACKOFF", 2.0),
+        max_bytes=int(env_number("ICE_TRACKER_MAX_BYTES", max_bytes, integer=True, minimum=1)),
+    )

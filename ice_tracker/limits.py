@@ -23,6 +23,10 @@ MIB = 1024**2
 
 LIMITS: dict[str, Limit] = {
     # Entries are added by the modules that enforce them; keep them sorted by name.
+    "body_attempts": Limit(
+        3, "attempts",
+        "a body cut short (reset, read timeout, fewer bytes than declared) is fetched again within the run, "
+        "resuming with Range; a few tries ride out a flaky connection, more would only delay the run"),
     "cell_chars": Limit(
         32_767, "characters",
         "Excel's own maximum for one cell; a longer value is cut at read time (quality.csv says so), because one "
@@ -45,6 +49,34 @@ LIMITS: dict[str, Limit] = {
     "ddp_workbook_unzipped": Limit(
         24 * GIB, "bytes",
         "uncompressed size of a detentions workbook (the 280 MB raw release unzips to a few GB)"),
+    "download_seconds": Limit(
+        600, "seconds",
+        "total wall time for one page, workbook or agreement PDF, all attempts included (the largest is a "
+        "few MB): a server trickling a byte at a time cannot hold the run, whatever the read timeout"),
+    "large_download_seconds": Limit(
+        3600, "seconds",
+        "total wall time for one DDP release file or release asset (up to 4 GB, so at least ~1.1 MB/s), "
+        "below the daily job's 80-minute run deadline so one slow file cannot use up the whole run"),
+    "moa_page_points": Limit(
+        5000, "points per page side",
+        "an agreement page is letter or legal size (612 x 1008 pt at most; scans declaring 300-dpi pixels "
+        "as points reach ~3,300); a larger page renders to gigabytes before OCR or the handwriting reader",
+    ),
+    "moa_pdf_memory_mb": Limit(
+        4096, "MB of address space per MOA worker process",
+        "reading one agreement (text layer, a 200-dpi page, Tesseract's image, the handwriting models) "
+        "stays under ~1.5 GB; a PDF that needs more is hostile or broken, and must not take the "
+        "runner down with it",
+    ),
+    "moa_pdf_pages": Limit(
+        500, "pages per agreement PDF",
+        "real agreements have 10-60 pages (MOA plus addenda); 10,000 pages would hold a run ~76 min of OCR",
+    ),
+    "moa_pdf_seconds": Limit(
+        900, "seconds of wall time per agreement PDF",
+        "the slowest real agreement (a 30-page scan, OCR plus handwriting) takes ~3 min on a loaded runner; "
+        "anything past 15 min is stuck, and the daily run's budget is shared by ~2,400 PDFs",
+    ),
     "parse_cpu_seconds": Limit(
         60, "CPU seconds per file",
         "a roster workbook or a PDF's structure parses in well under a second of CPU; a minute means a hostile file"),
@@ -67,6 +99,13 @@ LIMITS: dict[str, Limit] = {
     "unzip_ratio": Limit(
         200, "uncompressed / compressed bytes per member",
         "real workbook XML compresses 5–20×; a member over 1 MB inflating 200× or more is a decompression bomb"),
+    "wayback_cdx_pages": Limit(500, "pages", "CDX answers followed per query through resume keys: a server that "
+                               "keeps sending new keys cannot hold a backfill forever"),
+    "wayback_page_bytes": Limit(10 * 1024 * 1024, "bytes", "a captured 287(g) page or one CDX answer page is read "
+                                "into memory whole; real ones are well under 1 MB"),
+    "xlsx_stream_above": Limit(40, "MB", "detention workbooks bigger than this are streamed row by row (openpyxl, "
+                                         "bounded memory) instead of read by calamine, which holds a whole sheet "
+                                         "in memory at ~30x the file size"),
 }
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from ice_tracker.config import OVERRIDES_DIR
+from ice_tracker.config import DEFAULT_OVERRIDES_DIR
 from ice_tracker.fileio import read_dict_csv
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -75,7 +75,7 @@ class StateTable:
         return self.normalise(raw)[0] or None
 
 
-def load_state_table(overrides_dir: Path = OVERRIDES_DIR) -> StateTable:
+def load_state_table(overrides_dir: Path = DEFAULT_OVERRIDES_DIR) -> StateTable:
     return _load(str(Path(overrides_dir) / OVERRIDES_FILE))
 
 

@@ -6,7 +6,7 @@ import csv
 import hashlib
 from pathlib import Path
 
-from ice_tracker.sources.ice287g.workbook import read_roster
+from ice_tracker.sources.ice287g.html_table import read_archived_roster
 
 ARCHIVE_AREAS = ("sheets", "agreements")
 
@@ -42,7 +42,7 @@ def assert_archive_valid(data_dir: Path, before: dict[str, str] | None = None) -
         assert not path.name.endswith(".part")
         assert path.resolve().is_relative_to(data_dir.resolve())
         if rel.startswith("sheets/"):
-            read_roster(path)  # raises if not a real roster workbook
+            read_archived_roster(path)  # raises if not a real roster (workbook or captured page table)
         else:
             assert path.read_bytes()[:1024].find(b"%PDF-") >= 0, f"{rel} is not a PDF"
     for rel, sha in (before or {}).items():

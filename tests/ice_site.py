@@ -11,6 +11,7 @@ Used by the tests and by bench/bench_scrape.py; never reaches the internet.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import re
@@ -23,6 +24,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from tests.loopback import LoopbackSite, QuietHandler
@@ -99,6 +101,8 @@ class SiteState:
     stalled: threading.Event = field(default_factory=threading.Event)
     page_html: str | None = None  # overrides the generated page
     synthetic_pdf_size: int = 0
+    replica: Any = None  # tests.scale_replica.Replica: its agreement PDFs are served too
+    ranges: bool = True  # answer `Range: bytes=N-` with 206 (If-Range honoured), as ice.gov's CDN does
 
 
 class IceSite(LoopbackSite):
@@ -148,6 +152,16 @@ class IceSite(LoopbackSite):
         source = self.fixtures / "ice287g" / "sheets" / relative
         return self.publish_workbook(source.read_bytes(), source.name, **kwargs)  # type: ignore[arg-type]
 
+    def serve_replica(self, replica: Any, day: dt.date) -> None:
+        """Publish a scale replica's two rosters for `day` and serve its agreement PDFs
+        (tests/scale_replica.py)."""
+        from tests.scale_replica import roster_names
+
+        self.state.replica = replica
+        participating, pending = roster_names(day)
+        self.publish_workbook(replica.participating_workbook(), participating)
+        self.publish_workbook(replica.pending_workbook(), pending)
+
     def inject(self, path: str, *faults: Fault) -> None:
         self.state.faults.setdefault(path, deque()).extend(faults)
 
@@ -195,7 +209,21 @@ def _make_handler(state: SiteState) -> type[BaseHTTPRequestHandler]:
             ):
                 self._send(path, 304, b"", served.content_type, etag=etag)
                 return
+            start = self._range_start(etag, len(served.body))
+            if start is not None:
+                self._send(path, 206, served.body[start:], served.content_type, etag=etag, filename=served.filename,
+                           extra={"Content-Range": f"bytes {start}-{len(served.body) - 1}/{len(served.body)}"})
+                return
             self._send(path, 200, served.body, served.content_type, etag=etag, filename=served.filename)
+
+        def _range_start(self, etag: str, size: int) -> int | None:
+            """N of a satisfiable `Range: bytes=N-` whose If-Range (if any) still matches, else None."""
+            match = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
+            if_range = self.headers.get("If-Range")
+            if not state.ranges or not match or (if_range and if_range not in (etag, LAST_MODIFIED)):
+                return None
+            start = int(match.group(1))
+            return start if start < size else None
 
         def _resolve(self, path: str) -> Served | None:
             if path == PAGE_PATH:
@@ -208,6 +236,9 @@ def _make_handler(state: SiteState) -> type[BaseHTTPRequestHandler]:
                 for candidate in (raw, name):
                     if candidate in state.real_pdfs:
                         return Served(state.real_pdfs[candidate], "application/pdf")
+                replica = state.replica.pdf(name) if state.replica is not None else None
+                if replica is not None:
+                    return Served(replica, "application/pdf")
                 return Served(synthetic_pdf(name, state.synthetic_pdf_size), "application/pdf")
             return None
 
@@ -263,6 +294,7 @@ def _make_handler(state: SiteState) -> type[BaseHTTPRequestHandler]:
                 self.send_response(200)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
+                self.send_header("ETag", '"' + hashlib.sha256(body).hexdigest()[:20] + '"')  # as the real answer
                 self.end_headers()
                 self.wfile.write(body[: max(1, len(body) // 2)])
                 self.wfile.flush()

@@ -21,7 +21,8 @@ def escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def text_pdf(pages: Sequence[Sequence[Line]], encrypt: bool = False, size: int = 11) -> bytes:
+def text_pdf(pages: Sequence[Sequence[Line]], encrypt: bool = False, size: int = 11,
+             page_size: tuple[float, float] = LETTER) -> bytes:
     """A PDF whose pages carry `pages` as real text (Helvetica) at the given positions."""
     objects: list[bytes] = []
     n_pages = len(pages)
@@ -33,7 +34,7 @@ def text_pdf(pages: Sequence[Sequence[Line]], encrypt: bool = False, size: int =
     for i, lines in enumerate(pages):
         stream = "".join(f"BT /F1 {size} Tf {x:.1f} {y:.1f} Td ({escape(t)}) Tj ET\n" for x, y, t in lines).encode("cp1252")
         objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {LETTER[0]} {LETTER[1]}] "
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {page_size[0]} {page_size[1]}] "
             f"/Resources << /Font << /F1 3 0 R >> >> /Contents {page_ids[i] + 1} 0 R >>".encode()
         )
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"endstream")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ice_tracker.archive import MANIFEST_COLUMNS
 from ice_tracker.fileio import write_csv, write_json
 from ice_tracker.matching.agreements import AGREEMENT_COLUMNS
 from ice_tracker.matching.outputs import REVIEW_COLUMNS
@@ -16,7 +17,7 @@ from ice_tracker.roster.intervals import rosters_from_rows
 
 HISTORY = ["snapshot", "file", "roster_date", "roster_date_source", "list", "row_number", "state", "state_raw",
            "agency", "county", "county_raw", "type", "support_type", "support_type_raw", "signed", "signed_raw",
-           "moa_url", "addendum_url", "agreement_id"]
+           "moa_url", "addendum_url", "agreement_id", "source_format"]
 MODELS = {"JEM": "Jail Enforcement Model", "TFM": "Task Force Model", "WSO": "Warrant Service Officer"}
 
 # (date, list, state, agency, county, model); each roster lists its agreements in full.
@@ -61,7 +62,7 @@ def write_roster_inputs(data_dir: Path) -> None:
             moa = f"https://www.ice.gov/doclib/287gMOA/{agency.split()[0]}_{model}_MOA.pdf" if name == "participating" else ""
             row = [snap, file, date, "filename", name, number, state, state, agency, county, county,
                    "County", MODELS[model], MODELS[model], "2025-05-01" if moa else "", "", moa, "",
-                   f"{state[:2]}-{model}-{len(agency):04d}"]
+                   f"{state[:2]}-{model}-{len(agency):04d}", "xlsx"]
             history.append(row)
     rosters = rosters_from_rows(dict(zip(HISTORY, row)) for row in history)  # the history step's form: intervals
     rosters[0].quality.append(["3", "state", "AlABAMA", "ALABAMA", "state_case"])
@@ -94,8 +95,7 @@ def write_roster_inputs(data_dir: Path) -> None:
               [[s, a, c, "County", 1, "sheriff", f"7{i:05d}", a.upper(), f"XX{i:07d}", "Sheriff", "100.0", "exact",
                 "", "", "", "false", ""] for i, (s, a, c) in enumerate(agencies)])
     write_csv(data / "match_review.csv", REVIEW_COLUMNS, [])  # the real header, so the dictionary check is real
-    manifest_cols = ["path", "kind", "source_url", "sha256", "bytes", "fetched_at", "etag", "last_modified",
-                     "content_type", "state", "agency"]
+    manifest_cols = MANIFEST_COLUMNS  # the real header, so the dictionary check is real
     manifest = []
     for (date, name) in sorted(ROSTERS):
         path = f"sheets/{_snapshot(date)}/{_file(date, name)}"
@@ -108,6 +108,7 @@ def write_roster_inputs(data_dir: Path) -> None:
             manifest.append([path, "moa", row[16], "1" * 64, 100, f"{row[2]}T15:18:00Z", "", "", "application/pdf",
                              row[6], row[8]])
     for row in manifest:
+        row.extend(["live"] + [""] * (len(MANIFEST_COLUMNS) - len(row) - 1))
         target = data_dir / row[0]
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(b"%PDF-1.4 test\n" if row[0].endswith(".pdf") else b"PK test")

@@ -129,10 +129,13 @@ def test_new_release_is_detected_archived_and_handed_to_detention(site: DdpSite,
     assert detention["inputs"] == ["2026-ICLI-00005_Detentions_FY26_20260311_Redacted.xlsx"]
     out = dirs[0] / "data" / "detention"
     assert (out / "national_daily_population.csv").is_file() and (out / "report.json").is_file()
-    assert not list(out.glob("*.parquet"))
+    # only the small facility-day table (the per-facility charts' source) is committed; stints and stays stay cached
+    assert [p.name for p in out.glob("*.parquet")] == ["facility_daily_population.parquet"]
     assert (dirs[1] / "ddp" / "detention" / "2026-03-10" / "stints.parquet").is_file()
     report = json.loads((out / "report.json").read_text())
-    assert report["rows_read"] == 60 and report["extract_date"] == "2026-03-11"
+    # the file name says 20260311 but this small synthetic release's data ends on 2025-08-18: the series
+    # ends with the data (a day without data is never counted)
+    assert report["rows_read"] == 60 and report["extract_date"] == "2025-08-18" and report["extract_date_source"] == "data"
 
 
 def test_second_run_with_nothing_new_downloads_nothing(site: DdpSite, dirs: tuple[Path, Path]) -> None:

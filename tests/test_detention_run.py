@@ -64,7 +64,10 @@ def test_command_writes_every_output_deterministically(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
 
     report = json.loads((out / "report.json").read_text())
-    assert report["extract_date"] == "2025-01-15" and report["extract_date_source"] == "file name"
+    # the file name says 2025-01-15 but the data ends on 2025-01-10: the series ends with the data
+    assert report["extract_date"] == "2025-01-10" and report["extract_date_source"] == "data"
+    assert "file names say 2025-01-15" in report["extract_date_reason"]
+    assert report["last_day_in_data"] == "2025-01-10"
     assert [(i["sheet"], i["header_row"], i["rows"]) for i in report["inputs"]] == [("Sheet1", 7, 4), ("Sheet2", 7, 3)]
     assert report["stints"]["duplicates_bond_only"] == 1
     assert report["stints"]["duplicates_same_day"] == 1
@@ -80,8 +83,9 @@ def test_command_writes_every_output_deterministically(tmp_path: Path) -> None:
     national = pd.read_csv(out / "national_daily_population.csv").set_index("date")
     # night of Jan 4: a (AAA), b (AAA), two anonymous rows (BBB) → 4 people
     assert national.loc["2025-01-04", "n_detained_at_midnight"] == 4
-    assert national.loc["2025-01-14", "n_detained_at_midnight"] == 1  # b, open
-    assert bool(national.loc["2025-01-15", "provisional"]) and not bool(national.loc["2025-01-14", "provisional"])
+    assert national.loc["2025-01-10", "n_detained_at_midnight"] == 1  # b, open: counted on the extract day too
+    assert national.index[-1] == "2025-01-10"
+    assert bool(national.loc["2025-01-10", "provisional"]) and not bool(national.loc["2025-01-09", "provisional"])
     facility = pd.read_parquet(out / "facility_daily_population.parquet")
     assert list(facility.columns) == ["detention_facility_code", "date", "n_detained_at_midnight", "n_detained",
                                       "n_detained_male", "n_detained_female"]
@@ -94,7 +98,7 @@ def test_command_writes_every_output_deterministically(tmp_path: Path) -> None:
     assert facilities_out.loc["AAA", "city"] == "Ayer" and facilities_out.loc["BBB", "state"] == ""
     adp = pd.read_csv(out / "adp_fiscal_year.csv", keep_default_na=False)
     national_fy = adp[adp["scope"] == "national"].iloc[0]
-    assert national_fy["fiscal_year"] == "FY2025" and national_fy["n_days"] == 15
+    assert national_fy["fiscal_year"] == "FY2025" and national_fy["n_days"] == 10
 
     before = {name: (out / name).read_bytes() for name in OUTPUTS}
     assert main(["detention", "--input", str(source), "--facilities", str(facilities), "--out", str(out)]) == 0

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from ice_tracker.archive import MANIFEST_COLUMNS
 from ice_tracker.daily import main as run_daily
 from ice_tracker.fileio import read_dict_csv, sha256_bytes
 from ice_tracker.roster.history import build_history
@@ -332,7 +333,7 @@ def test_damaged_manifest_and_failures_rows_move_aside_and_the_run_goes_on(site:
     assert run_daily(["--data-dir", str(tmp_path), "--page-url", site.url, "--only", "287g"]) == 0
     corrupt = read_dict_csv(tmp_path / "data" / "corrupt_rows.csv")
     assert sorted(r["reason"].split(" (")[0] for r in corrupt) == [
-        "1 columns, expected 11", "attempts is not a whole number", "merge-conflict marker", "merge-conflict marker",
+        f"1 columns, expected {len(MANIFEST_COLUMNS)}", "attempts is not a whole number", "merge-conflict marker", "merge-conflict marker",
         "merge-conflict marker"]
     rows = manifest_rows(tmp_path)
     assert [r["kind"] for r in rows].count("participating") == 1  # the conflict's two copies are one row again

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bench.bench_matching import LABELS, baseline, load_labels, score, workbook_rows
-from ice_tracker.matching.aliases import OVERRIDES_DIR, load_aliases, load_overrides
+from ice_tracker.config import DEFAULT_OVERRIDES_DIR
+from ice_tracker.matching.aliases import load_aliases, load_overrides
 from ice_tracker.matching.csllea import load_csllea
 from ice_tracker.matching.matcher import Reference, match_agencies
 from ice_tracker.matching.normalise import state_postal
@@ -62,8 +63,8 @@ def test_quality_targets(frame, queries):
     ref = Reference(frame)
     bare = {(m.query.state, m.query.agency): m.agency_id for m in match_agencies(queries, ref)}
     shipped = {(m.query.state, m.query.agency): m.agency_id
-               for m in match_agencies(queries, ref, load_overrides(OVERRIDES_DIR / "agency_matches.csv"),
-                                       load_aliases(OVERRIDES_DIR / "agency_aliases.csv"))}
+               for m in match_agencies(queries, ref, load_overrides(DEFAULT_OVERRIDES_DIR / "agency_matches.csv"),
+                                       load_aliases(DEFAULT_OVERRIDES_DIR / "agency_aliases.csv"))}
     naive = score(baseline(queries, frame), labels, frame)
     for predicted in (bare, shipped):
         result = score(predicted, labels, frame)

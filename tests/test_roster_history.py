@@ -25,7 +25,7 @@ from tests.conftest import shared_fixture_path
 ISSUE_COLUMNS = [
     "snapshot", "file", "roster_date", "roster_date_source", "list", "row_number", "state", "state_raw", "agency",
     "county", "county_raw", "type", "support_type", "support_type_raw", "signed", "signed_raw", "moa_url",
-    "addendum_url", "agreement_id",
+    "addendum_url", "agreement_id", "source_format",
 ]
 
 
@@ -49,10 +49,10 @@ def history(built):
 
 # sha256 of what the per-snapshot files held before the history was kept as intervals, on the 64
 # fixture workbooks: data/roster_history/YYYY-MM.csv concatenated (one header), roster_current.csv
-# and roster_counts.csv's lines sorted (written by the code of commit b526d04, the last to write them,
+# and roster_counts.csv's lines sorted (written by the code of commit 9ca4e2a, the last to write them,
 # with the publication check: current and counts hold good rosters only)
-OLD_HISTORY = "732050c7867e103d394d3f8ccd5102a8521630f424f59b556bcfdfe29538b2d6"
-OLD_CURRENT = "0ddc6df80711c3594635f46a80b9948742046827ce60838a7318558a5817ed71"
+OLD_HISTORY = "703332dda3f9a932a339a7dcb2522dccb46f1e949ff82be2ed9ff4c9718bdcce"
+OLD_CURRENT = "d738265eadd677a04c9bc77e54a028ebd5629a48f6c7f1084c2403ba61f4c051"
 OLD_COUNTS = "0b18d3880073cc95180d5bb6da5afd5d22aa29b9404fc4d3ef7ac377d77a79e2"
 
 
@@ -101,7 +101,7 @@ def test_outputs_exist_with_the_issue_columns(built):
     assert summary["files_changed"] == list(OUTPUT_FILES)
     with open(work / "data" / "roster_history" / "versions.csv", encoding="utf-8") as handle:
         header = handle.readline().strip().split(",")
-    assert [c for c in ISSUE_COLUMNS if c in header] == ISSUE_COLUMNS[4:5] + ISSUE_COLUMNS[6:]
+    assert [c for c in ISSUE_COLUMNS if c in header] == ISSUE_COLUMNS[4:5] + ISSUE_COLUMNS[6:-1]  # format: per roster
     assert summary["workbooks"] == 64 and summary["snapshots"] == 38 and summary["parsed"] == 64
 
 

@@ -40,7 +40,7 @@ def _roster(snapshot: str, rows: list[tuple], listname: str = "participating") -
     out = RosterRows(snapshot, f"{listname}{snapshot[-6:]}.xlsx", f"2026-01-{snapshot[-2:]}", "filename", listname)
     for number, (agency, ident, county) in enumerate(rows, start=2):
         out.rows.append([str(number), "TEXAS", "TEXAS", agency, county, county, "County", "Task Force Model",
-                         "Task Force Model", "", "", "", "", ident])
+                         "Task Force Model", "", "", "", "", ident, "xlsx"])
     return out
 
 

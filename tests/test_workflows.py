@@ -67,3 +67,18 @@ def test_daily_commits_only_after_a_finished_run_and_pushes_with_bounded_retries
     assert "commit_message" in script and "-F" in script  # the message is a file, never re-parsed by the shell
     [fail] = [s for s in steps.values() if "exit_code != '0'" in str(s.get("if", ""))]
     assert "always()" in str(fail["if"]) and "exit 1" in fail["run"]
+
+
+def test_backfill_is_a_dispatch_only_workflow_that_never_overlaps_the_daily_job() -> None:
+    flow = load(REPO_ROOT / ".github" / "workflows" / "backfill.yml")
+    assert set(flow["on"]) == {"workflow_dispatch"}  # one-time, by hand: never scheduled
+    assert set(flow["on"]["workflow_dispatch"]["inputs"]) == {"since", "until"}
+    assert flow["permissions"] == {"contents": "read"}
+    assert flow["concurrency"]["group"] == load(DAILY)["concurrency"]["group"]
+    steps = flow["jobs"]["backfill"]["steps"]
+    runs = "\n".join(step.get("run", "") for step in steps)
+    assert "python -m ice_tracker backfill --wayback" in runs and "git commit" in runs and "size_guard" in runs
+    assert any(step.get("uses", "").startswith("actions/cache/save@") and step.get("if") == "always()" for step in steps)
+    [commit] = [step for step in steps if step.get("id") == "commit"]
+    assert "always()" not in str(commit["if"]) and "exit_code == '1'" in str(commit["if"])  # never after a kill
+    assert "--deadline" in runs and "for attempt in 1 2 3 4 5; do" in commit["run"]

@@ -6,15 +6,14 @@ import argparse
 import json
 from pathlib import Path
 
-from ice_tracker.config import default_data_dir
+from ice_tracker.config import DATA_DIR_DEFAULT, default_data_dir
 
 HELP = "rebuild data/roster_history/ (snapshots, versions, positions: validity intervals), changes and quality from sheets/"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=None,
-                        help="archive root holding sheets/ and manifest.csv (default: $ICE_TRACKER_DATA_DIR or the "
-                             "repository root)")
+                        help=f"archive root holding sheets/ and manifest.csv (default: {DATA_DIR_DEFAULT})")
     parser.add_argument("--out-dir", type=Path, default=None, help="where the CSVs go (default: <data-dir>/data)")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="parse and derivation cache, safe to delete (default: $ICE_TRACKER_CACHE or "

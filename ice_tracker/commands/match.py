@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ice_tracker.config import default_cache_dir, default_data_dir
+from ice_tracker.config import DATA_DIR_DEFAULT, default_cache_dir, default_data_dir
 
 HELP = "match roster agencies to CSLLEA 2018; write agreements.csv, data/agency_matches.csv, data/match_review.csv"
 log = logging.getLogger(__name__)
@@ -14,12 +14,12 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=None,
-                        help="data root (default: $ICE_TRACKER_DATA_DIR or the repo)")
+                        help=f"data root (default: {DATA_DIR_DEFAULT})")
     parser.add_argument("--csllea", default=None, help="CSLLEA file (.rda/.tsv/.dta) path or URL (default: "
                         "reference/csllea/38771-0001-Data.rda, else the published copy, downloaded once and verified)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="download cache (default: $ICE_TRACKER_CACHE)")
     parser.add_argument("--overrides-dir", type=Path, default=None,
-                        help="folder with agency_matches.csv and agency_aliases.csv (default: overrides/)")
+                        help="folder with agency_matches.csv and agency_aliases.csv (default: <data-dir>/overrides/)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ice_tracker.config import default_data_dir
+from ice_tracker.config import DATA_DIR_DEFAULT, default_data_dir
 
 HELP = "publish plots/, datapackage.json, data/changes.atom, data/state_summary.csv and the site/ dashboard"
 log = logging.getLogger(__name__)
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=None,
-                        help="data root holding agreements.csv, data/, manifest.csv (default: $ICE_TRACKER_DATA_DIR or the repo)")
+                        help=f"data root holding agreements.csv, data/, manifest.csv (default: {DATA_DIR_DEFAULT})")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 when a published CSV has a column without a description in the data dictionary")
 

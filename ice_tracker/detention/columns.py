@@ -16,8 +16,15 @@ from pathlib import Path
 ALIASES_CSV = Path(__file__).with_name("column_aliases.csv")
 NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
-# Columns the derivations need; a table without the first two cannot be used.
-REQUIRED = ("book_in_date_time", "detention_facility_code")
+# Columns the derivations need; a table without any of them cannot be used. Without a person id
+# nothing can be de-duplicated, merged into stays or counted as distinct people, so it is required
+# (a missing id in some rows is fine: those rows are counted and reported, never de-duplicated).
+REQUIRED = ("unique_identifier", "book_in_date_time", "detention_facility_code")
+REQUIRED_LABELS = {
+    "unique_identifier": "person identifier column",
+    "book_in_date_time": "book-in date column",
+    "detention_facility_code": "detention facility code column",
+}
 # Source-file bookkeeping added by the readers; never part of a row's identity.
 PROVENANCE = ("source_file", "source_sheet", "source_row")
 
@@ -82,3 +89,24 @@ def known_name_count(cells: list[object]) -> int:
     """How many cells of a row are known column names (used to find the header row)."""
     table = alias_table()
     return sum(1 for cell in cells if isinstance(cell, str) and normalize_name(cell) in table)
+
+
+def describe_missing(missing: list[str]) -> str:
+    """One line naming what a table lacks and the header names that would have been recognised."""
+    parts = []
+    for name in missing:
+        aliases = sorted({alias for alias, spec in _display_aliases().items() if spec == name})
+        parts.append(f"{REQUIRED_LABELS.get(name, name)} (e.g. {', '.join(repr(a) for a in aliases[:5])})")
+    return "no " + "; no ".join(parts)
+
+
+@lru_cache(maxsize=1)
+def _display_aliases() -> dict[str, str]:
+    """Header names as written in the alias table (not normalised) → canonical, for messages."""
+    out: dict[str, str] = {}
+    with open(ALIASES_CSV, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            for alias in row["aliases"].split("|"):
+                if alias.strip() and " " in alias:
+                    out[alias.strip()] = row["canonical"]
+    return out

@@ -14,6 +14,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ice_tracker.detention.recodes import stay_recodes
+from ice_tracker.detention.stints import end_of_extract_day, sort_codes
+
+RECODED_COLUMNS = ("case_status", "book_in_criminality", "msc_charge_code")
+
 STAY_COLUMNS = [
     "unique_identifier", "stay_book_in_date_time", "stay_book_out_date_time", "n_stints",
     "first_detention_facility_code", "last_detention_facility_code", "longest_detention_facility_code",
@@ -27,40 +32,62 @@ def build_stays(stints: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame,
 
     Stints without a stay book-in are given their own book-in as the stay key (and counted).
     stay_length_days runs from the stay book-in to the stay book-out, or for an ongoing stay to the
-    extract date (time so far); ALOS uses completed stays only.
+    end of the extract day (time so far); ALOS uses completed stays only.
     """
-    rows = stints.loc[stints["unique_identifier"].notna().to_numpy(),
-                      ["unique_identifier", "stay_book_in_date_time", "stay_book_out_date_time",
-                       "book_in_date_time", "book_out_date_time", "book_out_effective", "detention_facility_code"]].copy()
+    extra = [c for c in RECODED_COLUMNS if c in stints]
+    columns = ["unique_identifier", "stay_book_in_date_time", "stay_book_out_date_time", "book_in_date_time",
+               "book_out_date_time", "book_out_effective", "detention_facility_code", *extra]
+    with_id = stints["unique_identifier"].notna().to_numpy()
+    rows = stints[columns] if with_id.all() else stints.loc[with_id, columns]
     no_stay_key = rows["stay_book_in_date_time"].isna()
-    rows["stay_book_in_date_time"] = rows["stay_book_in_date_time"].fillna(rows["book_in_date_time"])
-    rows["duration"] = rows["book_out_effective"] - rows["book_in_date_time"]
-    rows = rows.sort_values(["unique_identifier", "stay_book_in_date_time", "book_in_date_time", "detention_facility_code"],
-                            kind="stable", na_position="last", ignore_index=True)
-    keys = ["unique_identifier", "stay_book_in_date_time"]
-    grouped = rows.groupby(keys, sort=False, observed=True)
+    if no_stay_key.any():  # keyed by their own book-in: the stints' (identifier, stay, book-in) order changes
+        rows = rows.assign(stay_book_in_date_time=rows["stay_book_in_date_time"].fillna(rows["book_in_date_time"]))
+        rows = rows.sort_values(["unique_identifier", "stay_book_in_date_time", "book_in_date_time", "detention_facility_code"],
+                                kind="stable", na_position="last")
+    rows = rows.reset_index(drop=True)  # else: already in build_stints' order
+    n = len(rows)
+    ids = sort_codes(rows["unique_identifier"])
+    stay_in = rows["stay_book_in_date_time"].to_numpy(dtype="datetime64[s]")
+    new = np.ones(n, dtype=bool)
+    new[1:] = (ids[1:] != ids[:-1]) | (stay_in[1:] != stay_in[:-1])
+    first = np.flatnonzero(new)
+    last = np.append(first[1:] - 1, n - 1)
+    group = np.cumsum(new) - 1
+    book_in = rows["book_in_date_time"].to_numpy(dtype="datetime64[s]").astype(np.int64)
+    duration = rows["book_out_effective"].to_numpy(dtype="datetime64[s]").astype(np.int64) - book_in
+    longest = np.lexsort((-duration, group))[first] if n else first  # first of the longest, like idxmax
     facility = rows["detention_facility_code"].astype("string")
-    first = grouped.head(1).index.to_numpy()
-    last = grouped.tail(1).index.to_numpy()
-    longest = grouped["duration"].idxmax().to_numpy()
-    stays = rows.loc[first, keys].reset_index(drop=True)
-    stays["stay_book_out_date_time"] = grouped["stay_book_out_date_time"].max().to_numpy()
-    stays["n_stints"] = grouped.size().to_numpy().astype("int64")
-    stays["first_detention_facility_code"] = facility.to_numpy()[first]
-    stays["last_detention_facility_code"] = facility.to_numpy()[last]
-    stays["longest_detention_facility_code"] = facility.to_numpy()[longest]
-    stays["first_book_in_date_time"] = rows["book_in_date_time"].to_numpy()[first]
-    stays["last_book_out_date_time"] = grouped["book_out_date_time"].max().to_numpy()
+    codes_of = facility.to_numpy()
+
+    def group_max(column: str) -> np.ndarray:
+        """Latest date-time per stay, NaT only when every stint's is missing (NaT is the smallest int64)."""
+        values = rows[column].to_numpy(dtype="datetime64[s]").astype(np.int64)
+        return (np.maximum.reduceat(values, first) if n else values).astype("datetime64[s]")
+
+    stays = pd.DataFrame({
+        "unique_identifier": rows["unique_identifier"].take(first).reset_index(drop=True),
+        "stay_book_in_date_time": stay_in[first],
+        "stay_book_out_date_time": group_max("stay_book_out_date_time"),
+        "n_stints": (last - first + 1).astype("int64"),
+        "first_detention_facility_code": pd.array(codes_of[first], dtype=facility.dtype),
+        "last_detention_facility_code": pd.array(codes_of[last], dtype=facility.dtype),
+        "longest_detention_facility_code": pd.array(codes_of[longest], dtype=facility.dtype),
+        "first_book_in_date_time": book_in[first].astype("datetime64[s]"),
+        "last_book_out_date_time": group_max("book_out_date_time"),
+    })
     stays["ongoing"] = stays["stay_book_out_date_time"].isna().to_numpy()
-    end = stays["stay_book_out_date_time"].fillna(pd.Timestamp(extract_date))
+    end = stays["stay_book_out_date_time"].fillna(pd.Timestamp(end_of_extract_day(extract_date)))
     stays["stay_length_days"] = ((end - stays["stay_book_in_date_time"]).dt.total_seconds() / 86400.0).round(6)
     # all codes of a stay, in book-in order: rows are sorted by stay, so one Arrow list join does it
-    offsets = pa.array(np.append(first, len(rows)).astype(np.int32))
+    offsets = pa.array(np.append(first, n).astype(np.int32))
     codes = pa.array(facility.fillna(""), type=pa.string())
     if isinstance(codes, pa.ChunkedArray):  # Arrow-backed string columns come back chunked
         codes = codes.combine_chunks()
     stays["detention_facility_codes"] = pd.array(pc.binary_join(pa.ListArray.from_arrays(offsets, codes), "|"), dtype=facility.dtype)
+    recoded = stay_recodes(rows, first, last)
     stays = stays[STAY_COLUMNS]
+    for name, values in recoded.items():
+        stays[name] = values
     counts = {
         "stays": len(stays),
         "ongoing": int(stays["ongoing"].sum()),

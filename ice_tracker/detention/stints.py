@@ -5,14 +5,17 @@ Duplicate rules (DOMAIN.md §5), applied only to rows that carry an identifier:
    dates is kept.
 2. same-day: within (identifier, facility code, book-in calendar date, stay book-in) the latest
    book-in is kept.
-Open stints (no book-out) run to the stay book-out when the stay has one, else to the extract date.
+Open stints (no book-out) run to the stay book-out when the stay has one, else through the whole
+extract day: their effective book-out is the midnight that ends the extract day, so they count at
+midnight on every day up to and including the extract date, and people booked in on the extract day
+who are still detained are kept (DOMAIN.md §5).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -66,53 +69,109 @@ def _identity_columns(frame: pd.DataFrame) -> list[str]:
     return [col for col in frame.columns if col not in excluded]
 
 
-def _flag_bond_only(frame: pd.DataFrame, has_id: np.ndarray) -> np.ndarray:
-    identity = pd.util.hash_pandas_object(frame[_identity_columns(frame)], index=False).to_numpy()
-    order = pd.DataFrame({
-        "h": identity,
-        "d1": frame["initial_bond_set_date"].to_numpy(),
-        "d2": frame["bond_posted_date"].to_numpy(),
-        "pos": np.arange(len(frame)),
-    })[has_id]
-    order = order.sort_values(["h", "d1", "d2", "pos"], na_position="first", kind="stable")
+def sort_codes(values: pd.Series) -> np.ndarray:
+    """int64 codes that sort like the values, missing last; equal values get equal codes."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = values.to_numpy(dtype="datetime64[s]").astype(np.int64)
+        out[out == np.iinfo(np.int64).min] = np.iinfo(np.int64).max  # NaT
+        return out
+    if pd.api.types.is_integer_dtype(values) and not values.hasnans:
+        return values.to_numpy(dtype=np.int64)
+    codes, _ = pd.factorize(values, sort=True, use_na_sentinel=True)
+    codes = codes.astype(np.int64)
+    codes[codes < 0] = codes.max(initial=-1) + 1
+    return codes
+
+
+def _same_as_neighbour(*keys: np.ndarray) -> np.ndarray:
+    """Rows whose keys equal the previous or the next row's (in the current order)."""
+    n = keys[0].size
+    same_prev = np.ones(max(n - 1, 0), dtype=bool)
+    for key in keys:
+        same_prev &= key[1:] == key[:-1]
+    out = np.zeros(n, dtype=bool)
+    out[1:] |= same_prev
+    out[:-1] |= same_prev
+    return out
+
+
+def _flag_bond_only(frame: pd.DataFrame, has_id: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Among rows sharing (identifier, stay, book-in, facility) — the only ones that can be identical
+    but for the bond fields — all but the one with the latest bond dates."""
+    rows = np.flatnonzero(has_id & candidates)
     flags = np.zeros(len(frame), dtype=bool)
-    flags[order["pos"].to_numpy()[order["h"].duplicated(keep="last").to_numpy()]] = True
+    if rows.size == 0:
+        return flags
+    part = frame.iloc[rows]
+    identity = pd.util.hash_pandas_object(part[_identity_columns(frame)], index=False).to_numpy()
+    order = np.lexsort((rows, _nat_first(part["bond_posted_date"]), _nat_first(part["initial_bond_set_date"]), identity))
+    h = identity[order]
+    last_of_group = np.append(h[1:] != h[:-1], True)
+    flags[rows[order][~last_of_group]] = True
     return flags
 
 
-def _flag_same_day(frame: pd.DataFrame, eligible: np.ndarray) -> np.ndarray:
-    keys = pd.DataFrame({
-        "id": frame["unique_identifier"],
-        "fac": frame["detention_facility_code"],
-        "day": frame["book_in_date_time"].dt.floor("D"),
-        "stay": frame["stay_book_in_date_time"],
-        "bi": frame["book_in_date_time"],
-        "pos": np.arange(len(frame)),
-    })[eligible & frame["book_in_date_time"].notna().to_numpy()]
-    keys = keys.sort_values(["id", "fac", "day", "stay", "bi", "pos"], kind="stable")
-    dup = keys.duplicated(["id", "fac", "day", "stay"], keep="last").to_numpy()
-    flags = np.zeros(len(frame), dtype=bool)
-    flags[keys["pos"].to_numpy()[dup]] = True
+def _nat_first(values: pd.Series) -> np.ndarray:
+    """Datetimes as int64 with NaT first (the row with missing bond dates is the oldest)."""
+    return values.to_numpy(dtype="datetime64[s]").astype(np.int64)
+
+
+def _flag_same_day(codes: dict[str, np.ndarray], eligible: np.ndarray) -> np.ndarray:
+    """Within (identifier, facility, book-in day, stay book-in) all but the latest book-in.
+
+    Rows are sorted by (identifier, stay, book-in), so members of such a group sit next to each other
+    in a run of equal (identifier, stay, book-in day): only those runs are sorted again."""
+    day = np.where(codes["bi"] == np.iinfo(np.int64).max, -1, codes["bi"] // 86400)
+    rows = np.flatnonzero(eligible & _same_as_neighbour(codes["id"], codes["stay"], day))
+    flags = np.zeros(eligible.size, dtype=bool)
+    if rows.size == 0:
+        return flags
+    keys = [codes["id"][rows], codes["fac"][rows], day[rows], codes["stay"][rows]]
+    order = np.lexsort((rows, codes["bi"][rows], *keys[::-1]))
+    last_of_group = np.ones(rows.size, dtype=bool)
+    same_next = np.ones(rows.size - 1, dtype=bool)
+    for key in keys:
+        k = key[order]
+        same_next &= k[1:] == k[:-1]
+    last_of_group[:-1] = ~same_next
+    flags[rows[order][~last_of_group]] = True
     return flags
+
+
+def end_of_extract_day(extract_date: date) -> date:
+    """The effective book-out of a stint still open at the extract: the midnight ending the extract day."""
+    return extract_date + timedelta(days=1)
 
 
 def build_stints(frame: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame, StintCounts]:
-    """Sorted stint table with duplicate flags and an effective book-out for every stint."""
+    """Sorted stint table with duplicate flags and an effective book-out for every stint.
+
+    `frame` is consumed (its columns move to the returned table)."""
     frame = _ensure_columns(frame)
-    frame = frame.sort_values(list(SORT_KEYS), na_position="last", kind="stable", ignore_index=True)
+    # one sort, on integer codes, then one reordering of the whole table
+    keys = {name: sort_codes(frame[name]) for name in SORT_KEYS}
+    order = np.lexsort([keys[name] for name in reversed(SORT_KEYS)])
+    # reordered column by column, each original dropped as soon as its copy exists: the peak is one
+    # table plus one column, not two tables (the caller's frame is emptied: it is consumed)
+    frame = pd.DataFrame({name: frame.pop(name).take(order).reset_index(drop=True) for name in list(frame.columns)})
+    codes = {"id": keys["unique_identifier"][order], "stay": keys["stay_book_in_date_time"][order],
+             "bi": keys["book_in_date_time"][order], "fac": keys["detention_facility_code"][order]}
+    del keys
     has_id = frame["unique_identifier"].notna().to_numpy()
-    bond_only = _flag_bond_only(frame, has_id)
-    same_day = _flag_same_day(frame, has_id & ~bond_only)
+    bond_only = _flag_bond_only(frame, has_id, _same_as_neighbour(codes["id"], codes["stay"], codes["bi"], codes["fac"]))
+    same_day = _flag_same_day(codes, has_id & ~bond_only & frame["book_in_date_time"].notna().to_numpy())
     frame["duplicate_bond_only"] = bond_only
     frame["duplicate_same_day"] = same_day
     frame["duplicate"] = bond_only | same_day
 
+    if "stay_book_out_date" in frame:  # the 2012–2023 layout has only the date of the stay book-out
+        frame["stay_book_out_date_time"] = frame["stay_book_out_date_time"].fillna(frame["stay_book_out_date"])
     book_in = frame["book_in_date_time"]
     book_out = frame["book_out_date_time"]
     stay_out = frame["stay_book_out_date_time"]
     open_stint = book_out.isna()
     use_stay = open_stint & stay_out.notna() & (stay_out >= book_in)
-    cutoff = pd.Timestamp(extract_date).as_unit("s")
+    cutoff = pd.Timestamp(end_of_extract_day(extract_date)).as_unit("s")
     effective = book_out.mask(use_stay, stay_out).fillna(cutoff)
     frame["open_stint"] = open_stint.to_numpy()
     frame["book_out_effective"] = effective.astype("datetime64[s]")
@@ -137,5 +196,5 @@ def build_stints(frame: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame,
 
 def countable(stints: pd.DataFrame) -> pd.DataFrame:
     """The stints that enter population counts and stays: not duplicates, with a usable interval."""
-    keep = ~stints["duplicate"] & stints["book_in_date_time"].notna() & ~stints["book_out_before_book_in"]
-    return stints.loc[keep.to_numpy()]
+    keep = (~stints["duplicate"] & stints["book_in_date_time"].notna() & ~stints["book_out_before_book_in"]).to_numpy()
+    return stints if keep.all() else stints.loc[keep]  # no copy of a 2.5 M-row table when nothing goes

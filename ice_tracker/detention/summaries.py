@@ -7,12 +7,17 @@ period, in fractional days.
 
 from __future__ import annotations
 
+import csv
+import logging
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ice_tracker.detention.columns import normalize_name
+
+log = logging.getLogger(__name__)
 
 
 def fiscal_year(dates: pd.Series) -> pd.Series:
@@ -78,12 +83,46 @@ FACILITY_COLUMN_ALIASES = {
 }
 
 
-def read_facility_reference(path: Path) -> pd.DataFrame:
-    """A facility list (DDP's locations TSV, facilities parquet or any CSV): code, city, state."""
+def _decode_lines(data: bytes) -> tuple[list[str], list[int]]:
+    """Lines decoded one by one: utf-8, else cp1252 (public facility lists mix them), else utf-8 with
+    U+FFFD. Returns the lines and the 1-based numbers of those that were not valid utf-8."""
+    lines, odd = [], []
+    for number, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").splitlines(), start=1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            odd.append(number)
+            try:
+                lines.append(raw.decode("cp1252"))
+            except UnicodeDecodeError:
+                lines.append(raw.decode("utf-8", errors="replace"))
+    return lines, odd
+
+
+def _read_text_reference(path: Path) -> tuple[pd.DataFrame, dict[str, list[int]]]:
+    lines, odd = _decode_lines(path.read_bytes())
+    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") or (lines and "\t" in lines[0]) else ","
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    if not rows:
+        raise ValueError(f"{path.name}: empty facility list")
+    header, body = rows[0], rows[1:]
+    width = len(header)
+    bad = [number for number, row in enumerate(body, start=2) if row and len(row) != width]
+    kept = [row for row in body if row and len(row) == width]
+    return pd.DataFrame(kept, columns=header, dtype=object), {"rows_not_utf8": odd, "rows_with_wrong_field_count": bad}
+
+
+def read_facility_reference(path: Path) -> tuple[pd.DataFrame, dict[str, object]]:
+    """A facility list (DDP's locations TSV, facilities parquet or any CSV): code → city, state.
+
+    Text lists are decoded line by line, so one cp1252 byte costs nothing; rows that cannot be
+    parsed are skipped and reported (their line numbers), never the whole file.
+    """
+    issues: dict[str, list[int]] = {}
     if path.suffix.lower() == ".parquet":
         raw = pd.read_parquet(path)
     else:
-        raw = pd.read_csv(path, sep="\t" if path.suffix.lower() in (".tsv", ".tab") else ",", dtype=str, keep_default_na=False)
+        raw, issues = _read_text_reference(path)
     columns = {normalize_name(c): c for c in raw.columns}
     picked = {}
     for target, options in FACILITY_COLUMN_ALIASES.items():
@@ -93,22 +132,40 @@ def read_facility_reference(path: Path) -> pd.DataFrame:
         raise ValueError(f"{path.name}: no facility code column")
     ref = pd.DataFrame(picked)
     ref = ref[ref["code"].notna() & (ref["code"] != "")]
-    return ref.drop_duplicates("code", keep="first").set_index("code")
+    ref = ref.drop_duplicates("code", keep="first").set_index("code")
+    report = {"file": path.name, "facilities": int(len(ref)), **issues}
+    for key, numbers in issues.items():
+        if numbers:
+            log.warning("%s: %d line(s) %s: %s", path.name, len(numbers), key.replace("_", " "), numbers[:20])
+    return ref, report
 
 
-def facility_list(stints: pd.DataFrame, reference: pd.DataFrame | None) -> pd.DataFrame:
+def facility_list(stints: pd.DataFrame, reference: pd.DataFrame | None, last_day: date) -> pd.DataFrame:
     """Every facility code seen: latest name (by book-in), city/state from the reference, first/last day."""
-    rows = stints.loc[stints["detention_facility_code"].notna().to_numpy(),
-                      ["detention_facility_code", "detention_facility", "book_in_date_time", "book_out_effective"]]
-    named = rows[rows["detention_facility"].notna()].sort_values(["detention_facility_code", "book_in_date_time", "detention_facility"], kind="stable")
-    latest_name = named.groupby("detention_facility_code", observed=True)["detention_facility"].last()
-    grouped = rows.groupby("detention_facility_code", sort=True, observed=True)
+    columns = ["detention_facility_code", "detention_facility", "book_in_date_time", "book_out_effective"]
+    coded = stints["detention_facility_code"].notna().to_numpy()
+    rows = stints[columns] if coded.all() else stints.loc[coded, columns]
+    fac, codes = pd.factorize(rows["detention_facility_code"].astype("string"), sort=True)
+    book_in = rows["book_in_date_time"].to_numpy(dtype="datetime64[s]").astype(np.int64)
+    named = rows["detention_facility"].notna().to_numpy()
+    # latest name by book-in (ties: the alphabetically last), from one integer sort
+    name_codes, names = pd.factorize(rows["detention_facility"], sort=True)
+    order = np.lexsort((name_codes, book_in, fac))
+    order = order[named[order]]
+    last = np.append(fac[order][1:] != fac[order][:-1], True) if order.size else np.zeros(0, dtype=bool)
+    latest_name = pd.Series(np.asarray(names, dtype=object)[name_codes[order[last]]], index=np.asarray(codes, dtype=object)[fac[order[last]]])
+    never = np.iinfo(np.int64).max
+    first_in = np.full(len(codes), never, dtype=np.int64)
+    np.minimum.at(first_in, fac, np.where(book_in == np.iinfo(np.int64).min, never, book_in))
+    last_out = np.full(len(codes), np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last_out, fac, rows["book_out_effective"].to_numpy(dtype="datetime64[s]").astype(np.int64))
+    last_out = np.minimum(last_out, np.datetime64(last_day, "s").astype(np.int64))
     out = pd.DataFrame({
-        "first_date_seen": grouped["book_in_date_time"].min().dt.strftime("%Y-%m-%d"),
-        "last_date_seen": grouped["book_out_effective"].max().dt.strftime("%Y-%m-%d"),
-    })
+        "first_date_seen": pd.Series(first_in.astype("datetime64[s]")).dt.strftime("%Y-%m-%d").to_numpy(),
+        "last_date_seen": pd.Series(last_out.astype("datetime64[s]")).dt.strftime("%Y-%m-%d").to_numpy(),
+    }, index=pd.Index(np.asarray(codes, dtype=object)))
     out.index.name = "detention_facility_code"
-    out["detention_facility"] = latest_name.reindex(out.index)
+    out["detention_facility"] = latest_name.reindex(out.index).astype(object)
     if reference is not None:
         out["city"] = reference["city"].reindex(out.index)
         out["state"] = reference["state"].reindex(out.index)

@@ -13,6 +13,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from ice_tracker.detention.stints import end_of_extract_day
+
 
 def synthetic_stints(n_stints: int, n_facilities: int = 700, start: date = date(2022, 10, 1),
                      extract_date: date = date(2026, 3, 11), open_share: float = 0.05,
@@ -74,7 +76,7 @@ def synthetic_stints(n_stints: int, n_facilities: int = 700, start: date = date(
 
 
 def with_effective_book_out(stints: pd.DataFrame, extract_date: date) -> pd.DataFrame:
-    """Open stints capped at the extract date (what `build_stints` does, without the other checks)."""
+    """Open stints run through the extract day (what `build_stints` does, without the other checks)."""
     out = stints.copy()
-    out["book_out_effective"] = out["book_out_date_time"].fillna(pd.Timestamp(extract_date)).astype("datetime64[s]")
+    out["book_out_effective"] = out["book_out_date_time"].fillna(pd.Timestamp(end_of_extract_day(extract_date))).astype("datetime64[s]")
     return out

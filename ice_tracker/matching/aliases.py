@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from ice_tracker.config import OVERRIDES_DIR
+from ice_tracker.config import DEFAULT_OVERRIDES_DIR
 from ice_tracker.fileio import read_dict_csv
 from ice_tracker.matching.normalise import roster_key
 
@@ -62,7 +62,7 @@ def load_overrides(path: Path | None = None) -> dict[tuple[str, str], Override]:
     return {
         key: Override(key[0], row["agency"].strip(), None if target.upper() == NO_MATCH else target.removesuffix(".0"),
                       (row.get("note") or "").strip(), line)
-        for line, key, row, target in _valid_rows(path or OVERRIDES_DIR / MATCHES_FILE, "agency", "agency_id")
+        for line, key, row, target in _valid_rows(path or DEFAULT_OVERRIDES_DIR / MATCHES_FILE, "agency", "agency_id")
     }
 
 
@@ -70,5 +70,5 @@ def load_aliases(path: Path | None = None) -> dict[tuple[str, str], Alias]:
     """Aliases keyed by `roster_key(state, alias)`."""
     return {
         key: Alias(key[0], row["alias"].strip(), target, (row.get("note") or "").strip(), line)
-        for line, key, row, target in _valid_rows(path or OVERRIDES_DIR / ALIASES_FILE, "alias", "csllea_name")
+        for line, key, row, target in _valid_rows(path or DEFAULT_OVERRIDES_DIR / ALIASES_FILE, "alias", "csllea_name")
     }

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from ice_tracker.fileio import sha256_file
-from ice_tracker.http import FetchError, HttpClient
+from ice_tracker.http import FetchError, client_from_env
 from ice_tracker.matching.normalise import type_codes
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class CslleaError(RuntimeError):
 
 
 def download_reference(url: str, dest: Path, sha256: str) -> Path:
-    """Fetch `url` to `dest` once, through the project's HTTP client; verify sha256; rename atomically.
+    """Fetch `url` to `dest` once, through the shared HTTP client (ICE_TRACKER_* settings); verify sha256; rename atomically.
 
     An existing `dest` with the right hash is reused without touching the network. A body with the
     wrong hash is discarded and raises, so a block page or a changed upstream file never becomes
@@ -56,9 +56,9 @@ def download_reference(url: str, dest: Path, sha256: str) -> Path:
     if dest.is_file() and sha256_file(dest) == sha256:
         return dest
     host = urlsplit(url).hostname or ""
-    with HttpClient(allowed_hosts=[host], temp_dir=dest.parent, max_bytes=MAX_BYTES, retries=2) as client:
+    with client_from_env([host], dest.parent) as client:
         try:
-            result = client.fetch(url)
+            result = client.fetch(url, max_bytes=MAX_BYTES)
         except FetchError as error:
             raise CslleaError(f"{url}: download failed ({error})") from error
     try:

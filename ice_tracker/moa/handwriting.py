@@ -139,7 +139,7 @@ class DateReader:
         charset = self.session.get_modelmeta().custom_metadata_map["character"].splitlines()
         self.characters = ["<blank>", *charset, " "]
         self.index = {c: i for i, c in enumerate(self.characters)}
-        self.version = f"rapidocr_onnxruntime {importlib.metadata.version('rapidocr_onnxruntime')} (PP-OCRv4)"
+        self.version = handwriting_version()
 
     def boxes(self, image: Image.Image) -> list[Box]:
         """Text lines found on the image, with what the recogniser reads in each."""
@@ -206,6 +206,15 @@ class DateReader:
         return Reading(best.isoformat(), spelling[best], round(score, 2), round(margin, 2), accepted)
 
 
+def handwriting_installed() -> bool:
+    """Whether the reader's packages are installed (checked without loading the models)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "rapidocr_onnxruntime"))
+
+
+def handwriting_version() -> str:
+    return f"rapidocr_onnxruntime {importlib.metadata.version('rapidocr_onnxruntime')} (PP-OCRv4)"
+
+
 @lru_cache(maxsize=1)
 def find_date_reader() -> DateReader | None:
     """The handwriting reader, or None (logged) when its package or models are missing."""
@@ -249,11 +258,13 @@ def read_party_dates(
     lea_left: bool,
     window: tuple[dt.date, dt.date],
     lea_until: dt.date | None = None,
+    wanted: tuple[str, ...] = ("lea", "ice"),
 ) -> dict[str, Reading]:
     """{"lea"|"ice": Reading} for the two columns of a rendered signature page.
 
     `lea_until`: ICE's signing date when known; the LEA signs first, so its date is sought only
-    up to that day.
+    up to that day. `wanted`: the parties whose date line printed no date (the others are skipped:
+    the recogniser is the slow part).
     """
     width = image.width
     middle = width / 2
@@ -262,6 +273,8 @@ def read_party_dates(
     readings: dict[str, Reading] = {}
     for left_side in (True, False):
         party = "lea" if left_side == lea_left else "ice"
+        if party not in wanted:
+            continue
         column = (0.0, middle - 0.01 * width) if left_side else (middle, 0.97 * width)
         mine = [b for b in labels if (b.centre < middle) == left_side]
         if not mine and labels:  # the two labels sit on one line: mirror the other column's

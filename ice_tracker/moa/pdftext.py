@@ -49,7 +49,7 @@ class Page:
     words: list[Word]
     width: float
     height: float
-    source: str  # text | ocr | none (needed OCR, none available) | ocr_failed
+    source: str  # text | ocr | none (needed OCR, none available) | ocr_failed | deferred (OCR left for later)
     is_scan: bool = False  # one image covers most of the page (a scan, maybe with an OCR layer)
 
 
@@ -92,6 +92,8 @@ class PdfContent:
             return "failed"
         if "none" in sources:
             return "unavailable"
+        if "deferred" in sources:
+            return "pending"
         return "used" if "ocr" in sources else "not_needed"
 
 
@@ -188,8 +190,9 @@ def root_cause(exc: BaseException) -> BaseException:
     return seen
 
 
-def read_pdf(path: Path, ocr: Ocr | None) -> PdfContent:
-    """Text of every page of `path`; pages without a text layer are OCRed when `ocr` is given."""
+def read_pdf(path: Path, ocr: Ocr | None, defer_ocr: bool = False) -> PdfContent:
+    """Text of every page of `path`; pages without a text layer are OCRed when `ocr` is given
+    (`defer_ocr`: not yet; they are marked `deferred` for the caller to OCR the ones it needs)."""
     sniff(path)
     started = time.perf_counter()
     content = PdfContent(pages=[])
@@ -216,9 +219,9 @@ def read_pdf(path: Path, ocr: Ocr | None) -> PdfContent:
         raise PdfReadError("corrupt", "no pages")
     content.seconds["text"] += time.perf_counter() - started
     if to_ocr:
-        if ocr is None:
+        if ocr is None or defer_ocr:
             for index in to_ocr:
-                content.pages[index] = replace(content.pages[index], source="none")
+                content.pages[index] = replace(content.pages[index], source="none" if ocr is None else "deferred")
         else:
             ocr_pages(path, content, to_ocr, ocr)
     return content

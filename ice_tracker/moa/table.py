@@ -11,20 +11,25 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ice_tracker.config import OVERRIDES_DIR
+from ice_tracker.config import overrides_for
 from ice_tracker.fileio import atomic_write_text, read_dict_csv, sha256_file, write_dict_csv
 from ice_tracker.moa.fields import extract_fields, signature_layout, signature_page
-from ice_tracker.moa.handwriting import DateReader, find_date_reader, read_party_dates, rules
+from ice_tracker.moa.handwriting import DateReader, find_date_reader, handwriting_installed, handwriting_version
+from ice_tracker.moa.handwriting import read_party_dates, rules
+from ice_tracker.moa.journal import Journal, read_journal
 from ice_tracker.moa.ocr import DEFAULT_DPI, Ocr, find_tesseract
 from ice_tracker.moa.overrides import FIELDS as OVERRIDABLE
 from ice_tracker.moa.overrides import FILE_NAME as OVERRIDES_FILE
 from ice_tracker.moa.overrides import apply_field_overrides, load_field_overrides, overridden_fields
-from ice_tracker.moa.pdftext import PdfContent, PdfReadError, read_pdf, render_page, reread_page
+from ice_tracker.moa.limits_check import PdfTooLarge, check_pdf_size
+from ice_tracker.moa.pdftext import PdfContent, PdfReadError, ocr_pages, read_pdf, render_page, reread_page
+from ice_tracker.moa.pool import Job, Settings, available_cores, limit_row, moa_limits, run_jobs
+from ice_tracker.moa.progress import Progress
 from ice_tracker.moa.roster_dates import roster_signed_dates, signed_for
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,7 @@ METADATA = PurePosixPath("data/moa_metadata.csv")
 REVIEW = PurePosixPath("data/moa_review.csv")
 REVIEW_COLUMNS = ["sha256", "file", "source_url", "field", "reason"]
 TEXT_DIR = PurePosixPath("data/moa_text")
+JOURNAL = PurePosixPath("data/moa_metadata.journal.jsonl")
 COLUMNS = [
     "sha256", "paths", "states", "agencies", "source_urls", "status", "error",
     "pages", "text_layer", "ocr", "ocr_pages", "handwriting", "chars",
@@ -44,6 +50,7 @@ COLUMNS = [
     "lea_signatory", "ice_signatory",
     "revision_date", "extractor",
 ]  # fmt: skip
+Reader = DateReader | Callable[[], DateReader | None] | None  # a reader, or how to load one when needed
 RETRY_OCR = {"unavailable", "failed"}
 RETRY_HANDWRITING = {"unavailable", "failed"}
 
@@ -97,21 +104,26 @@ def process(
     out_dir: Path,
     item: ArchivedPdf,
     ocr: Ocr | None,
-    reader: DateReader | None,
+    reader: Reader,
     stats: dict[str, float],
     roster_ice: str = "",
+    phase: str = "full",
 ) -> dict[str, Any]:
     """Read one distinct PDF, write its text file, return its metadata row (`stats` += timings).
 
     `roster_ice`: the roster's date for ICE's signature on this PDF, if any (bounds the LEA's).
+    `phase`: "full" reads every page; "metadata" OCRs scanned pages only up to the signature
+    block (the rest is left `ocr = pending` for a later "full" pass).
     """
     row: dict[str, Any] = {"sha256": item.sha256, "status": "ok", "error": "", "extractor": EXTRACTOR_VERSION}
     try:
-        content = read_pdf(data_dir / item.paths[0], ocr)
+        content = read_pdf(data_dir / item.paths[0], ocr, defer_ocr=phase == "metadata")
     except PdfReadError as exc:
         log.warning("MOA %s (%s) unreadable: %s", item.paths[0], item.sha256[:12], exc)
         row.update(status=f"failed_{exc.kind}", error=exc.detail, ocr="")
         return row
+    if ocr is not None and phase == "metadata":
+        ocr_through_signature(data_dir / item.paths[0], content, ocr)
     names = [PurePosixPath(p).name for p in item.paths]
     fields = extract_fields(content, names)
     if ocr is not None and not (fields["lea_signed"] and fields["ice_signed"]):
@@ -138,6 +150,17 @@ def process(
     )
     row.update(fields)
     return row
+
+
+def ocr_through_signature(path: Path, content: PdfContent, ocr: Ocr) -> None:
+    """OCR deferred pages in order until the signature block is read (it may run onto the next
+    page): enough for every metadata field; later pages stay deferred."""
+    deferred = [i for i, page in enumerate(content.pages) if page.source == "deferred"]
+    for index in deferred:
+        found = signature_page(content)
+        if found is not None and index > found.number:  # pages are 1-based: index is past the next page
+            break
+        ocr_pages(path, content, [index], ocr)
 
 
 def roster_ice_date(roster_dates: list[str]) -> str:
@@ -181,7 +204,7 @@ def fill_dates_by_handwriting(
     path: Path,
     content: PdfContent,
     fields: dict[str, str],
-    reader: DateReader | None,
+    reader: Reader,
     first_archived: str,
     roster_ice: str = "",
 ) -> str:
@@ -197,6 +220,8 @@ def fill_dates_by_handwriting(
     page, words, lea_left = signature_layout(content)
     if not missing or page is None:
         return "not_needed"
+    if reader is not None and not isinstance(reader, DateReader):
+        reader = reader()  # loaded on first need: most PDFs print both dates
     if reader is None:
         return "unavailable"
     settings = rules()
@@ -212,7 +237,7 @@ def fill_dates_by_handwriting(
     window = (last - dt.timedelta(days=settings["window_days"]), last)
     ice_date = fields["ice_signed"] or roster_ice
     lea_until = dt.date.fromisoformat(ice_date) if ice_date and settings["lea_signs_first"] else None
-    readings = read_party_dates(reader, image, settings["dpi"] / 72.0, words, lea_left, window, lea_until)
+    readings = read_party_dates(reader, image, settings["dpi"] / 72.0, words, lea_left, window, lea_until, tuple(missing))
     used = False
     for party in missing:
         reading = readings.get(party)
@@ -267,16 +292,64 @@ def dates_from(rows: list[dict[str, Any]], source: str) -> int:
     return sum((r.get("lea_signed_source") == source) + (r.get("ice_signed_source") == source) for r in rows)
 
 
-def is_cached(row: dict[str, str] | None, out_dir: Path, ocr: Ocr | None, reader: DateReader | None = None) -> bool:
+def is_cached(row: dict[str, Any] | None, out_dir: Path, ocr: Ocr | None, reader: object = None) -> bool:
+    """Whether `row` can stand as is (`reader`: truthy when hand-written dates can be read now)."""
     if row is None or row.get("extractor") != EXTRACTOR_VERSION:
         return False
     if row.get("status") != "ok":
         return True
     if ocr is not None and row.get("ocr") in RETRY_OCR:
         return False
-    if reader is not None and row.get("handwriting") in RETRY_HANDWRITING:
+    if reader and row.get("handwriting") in RETRY_HANDWRITING:
         return False
     return (out_dir / TEXT_DIR / f"{row['sha256']}.txt").is_file()
+
+
+def restore_journal(path: Path, out_dir: Path) -> dict[str, dict[str, Any]]:
+    """Rows an unfinished run journalled, their text files put back (a staging copy may have lost them)."""
+    rows = read_journal(path)
+    for sha, row in rows.items():
+        text = row.pop("text", None)
+        target = out_dir / TEXT_DIR / f"{sha}.txt"
+        if isinstance(text, str) and not target.is_file():
+            atomic_write_text(target, text)
+    return rows
+
+
+def worker_tools(settings: Settings) -> tuple[Ocr | None, Reader]:
+    """Tesseract (located once per worker) and the handwriting reader (loaded on first use)."""
+    ocr = find_tesseract(settings.tesseract, settings.dpi or DEFAULT_DPI)
+    return ocr, (find_date_reader if settings.handwriting else None)
+
+
+def read_one(settings: Settings, job: Job, tools: tuple[Ocr | None, Reader]) -> tuple[dict[str, Any], dict[str, float]]:
+    """One PDF read in a worker: its metadata row and timing stats."""
+    stats = dict.fromkeys(STATS, 0.0)
+    try:
+        check_pdf_size(settings.data_dir / job.item.paths[0], settings.limits)
+    except PdfTooLarge as exc:
+        log.warning("MOA %s (%s) not read: %s", job.item.paths[0], job.sha256[:12], exc)
+        return limit_row(job, str(exc)), stats
+    ocr, reader = tools
+    row = process(settings.data_dir, settings.out_dir, job.item, ocr, reader, stats, job.roster_ice, job.phase)
+    return row, stats
+
+
+STATS = ["text_pages", "text_seconds", "ocr_pages", "ocr_seconds", "handwriting_pdfs", "handwriting_seconds"]
+
+
+def newest_first(item: ArchivedPdf, roster_dates: list[str]) -> tuple[str, str]:
+    """Sort key (descending): the roster's newest signing date, else when the PDF was archived."""
+    return (max(roster_dates, default=""), item.first_archived)
+
+
+def moa_headline(read: int, total: int, backlog: dict[str, int]) -> str:
+    """'moa: 1,200 of 2,400 read, continuing' while work is left; '' when there is none."""
+    if backlog["metadata"]:
+        return f"moa: {read:,} of {total:,} read, continuing"
+    if backlog["full_text"]:
+        return f"moa: {read:,} of {total:,} read, full text of {backlog['full_text']:,} scans continuing"
+    return ""
 
 
 def run_moa(
@@ -287,53 +360,104 @@ def run_moa(
     handwriting: bool = True,
     overrides_dir: Path | None = None,
     roster_cache: Path | None = None,
+    budget_minutes: float | None = None,
+    workers: int | None = None,
+    journal: Path | None = None,
 ) -> dict[str, Any]:
     """Bring the MOA text and metadata up to date with the archive; returns a run summary.
 
     `out_dir` (default: `data_dir`) receives `data/moa_metadata.csv`, `data/moa_review.csv` (what
     is still missing) and `data/moa_text/`. Values read by a person come from
-    `<overrides_dir>/moa_fields.csv` (default: the repository's `overrides/`). `roster_cache`: where the
+    `<overrides_dir>/moa_fields.csv` (default: `<data_dir>/overrides/`). `roster_cache`: where the
     roster history's per-snapshot table is cached (default: the cache dir's `roster/`).
     `tesseract` names the binary (default: $ICE_TRACKER_TESSERACT, then PATH); `handwriting=False`
     skips reading hand-written dates (rows then say `handwriting = unavailable` and are retried).
+
+    Work order: the metadata of every unread PDF (newest agreements first; scanned pages OCRed
+    only through the signature block), then the full text of scans. `workers` processes (default:
+    the available cores) read the PDFs; each result is journalled at once. After `budget_minutes`
+    the run stops, saves what it has and reports the rest as `backlog` (the next run continues).
+    `journal`: where finished rows are kept meanwhile (default `data/moa_metadata.journal.jsonl`
+    in `out_dir`, removed at the end); a caller-given journal is left for the caller to remove.
     """
     started = time.monotonic()
     out_dir = out_dir or data_dir
     ocr = find_tesseract(tesseract, dpi or DEFAULT_DPI)
-    reader = find_date_reader() if handwriting else None
     archive = scan_archive(data_dir)
     roster = roster_signed_dates(out_dir / "data", roster_cache)
     previous = {row["sha256"]: row for row in read_dict_csv(out_dir / METADATA) if row.get("sha256")}
-    overrides, override_problems = load_field_overrides((overrides_dir or OVERRIDES_DIR) / OVERRIDES_FILE)
+    journal_path = journal or out_dir / JOURNAL
+    previous.update(restore_journal(journal_path, out_dir))
+    overrides, override_problems = load_field_overrides((overrides_dir or overrides_for(data_dir)) / OVERRIDES_FILE)
+    reader_wanted = handwriting and handwriting_installed()
+    stats = dict.fromkeys(STATS, 0.0)
+    roster_dates = {sha: signed_for(item.paths, roster) for sha, item in archive.items()}
+    first: list[Job] = []
+    later: list[Job] = []
+    for sha in sorted(archive, key=lambda s: newest_first(archive[s], roster_dates[s]), reverse=True):
+        cached = previous.get(sha)
+        ice = roster_ice_date(roster_dates[sha])
+        # a withdrawn override needs the extracted value back: read the PDF again
+        if is_cached(cached, out_dir, ocr, reader_wanted) and overridden_fields(cached or {}) <= set(overrides.get(sha, {})):
+            if ocr is not None and (cached or {}).get("ocr") == "pending":
+                later.append(Job(sha, archive[sha], ice, "full"))
+            continue
+        first.append(Job(sha, archive[sha], ice, "metadata" if ocr is not None else "full"))
+    fresh: dict[str, dict[str, Any]] = {}
+    journal_file = Journal(journal_path)
+
+    def finished(job: Job, result: tuple[dict[str, Any], dict[str, float]]) -> None:
+        row, timing = result
+        fresh[job.sha256] = row
+        text = out_dir / TEXT_DIR / f"{job.sha256}.txt"
+        journal_file.add({**row, "text": text.read_text(encoding="utf-8") if text.is_file() else None})
+        for key, value in timing.items():
+            stats[key] += value
+        if job.phase == "metadata" and row.get("ocr") == "pending":
+            later.append(Job(job.sha256, job.item, job.roster_ice, "full"))
+        bar.step()
+
+    settings = Settings(data_dir, out_dir, tesseract, dpi, reader_wanted, moa_limits())
+    stop_at = started + budget_minutes * 60 if budget_minutes else None
+    with Progress(len(first), "moa metadata") as bar:
+        left = run_jobs(first, settings, finished, workers or available_cores(), stop_at)
+    if not left and later:
+        later.sort(key=lambda j: newest_first(j.item, roster_dates[j.sha256]), reverse=True)
+        with Progress(len(later), "moa full text") as bar:
+            left = run_jobs(list(later), settings, finished, workers or available_cores(), stop_at)
+    else:
+        left += later
     rows: list[dict[str, Any]] = []
-    processed = failed = 0
-    stats = dict.fromkeys(["text_pages", "text_seconds", "ocr_pages", "ocr_seconds", "handwriting_pdfs", "handwriting_seconds"], 0.0)
     for sha in sorted(archive):
         item = archive[sha]
-        cached = previous.get(sha)
-        roster_dates = signed_for(item.paths, roster)
-        mine = overrides.get(sha, {})
-        # a withdrawn override needs the extracted value back: read the PDF again
-        if is_cached(cached, out_dir, ocr, reader) and overridden_fields(cached or {}) <= set(mine):
-            row: dict[str, Any] = dict(cached or {})
-        else:
-            row = process(data_dir, out_dir, item, ocr, reader, stats, roster_ice_date(roster_dates))
-            processed += 1
-            failed += row["status"] != "ok"
-        fill_from_roster(row, roster_dates)
-        apply_field_overrides(row, mine)
+        found = fresh.get(sha) or previous.get(sha)
+        if found is None or (sha not in fresh and not is_cached(found, out_dir, ocr, reader_wanted)):
+            continue  # not read yet: in the backlog
+        row = dict(found)
+        fill_from_roster(row, roster_dates[sha])
+        apply_field_overrides(row, overrides.get(sha, {}))
         row.update(
             paths=join(item.paths), states=join(item.states), agencies=join(item.agencies), source_urls=join(item.source_urls)
         )
         rows.append(row)
     changed = write_dict_csv(out_dir / METADATA, COLUMNS, rows)
+    journal_file.close(keep=journal is not None)
     review = review_rows(rows)
     write_dict_csv(out_dir / REVIEW, REVIEW_COLUMNS, review)
+    backlog = {
+        "metadata": sum(1 for j in left if j.phase == "metadata" or j.sha256 not in fresh and j.sha256 not in previous),
+        "full_text": sum(1 for r in rows if r.get("ocr") == "pending"),
+    }
+    processed = [r for r in fresh.values()]
     summary = {
-        "pdfs": len(rows),
-        "processed": processed,
-        "failed": failed,
+        "pdfs": len(archive),
+        "read": len(rows),
+        "processed": len(processed),
+        "failed": sum(1 for r in processed if r.get("status") != "ok"),
         "failed_total": sum(1 for r in rows if r.get("status") != "ok"),
+        "backlog": backlog,
+        "budget_minutes": budget_minutes or 0,
+        "stopped_by_budget": bool(left),
         "ocr": f"tesseract {ocr.version}" if ocr else "unavailable",
         "ocr_pages_total": sum(int(r.get("ocr_pages") or 0) for r in rows),
         "read_text_pages": int(stats["text_pages"]),
@@ -341,7 +465,7 @@ def run_moa(
         "read_ocr_pages": int(stats["ocr_pages"]),
         "read_ocr_seconds": round(stats["ocr_seconds"], 2),
         "ocr_unavailable": sum(1 for r in rows if r.get("ocr") == "unavailable"),
-        "handwriting": reader.version if reader else "unavailable",
+        "handwriting": handwriting_version() if reader_wanted else "unavailable",
         "read_handwriting_pdfs": int(stats["handwriting_pdfs"]),
         "read_handwriting_seconds": round(stats["handwriting_seconds"], 2),
         "dates_from_handwriting": dates_from(rows, "handwriting"),
@@ -351,6 +475,7 @@ def run_moa(
         "unused_overrides": sorted(sha[:12] for sha in set(overrides) - set(archive)),
         "to_review": len(review),
         "metadata_changed": changed,
+        "headline": moa_headline(len(rows), len(archive), backlog),
         "seconds": round(time.monotonic() - started, 1),
     }
     log.info("moa: %s", summary)

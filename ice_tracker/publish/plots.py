@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from matplotlib.collections import PatchCollection  # noqa: E402
 from matplotlib.patches import Polygon  # noqa: E402
 from matplotlib.ticker import StrMethodFormatter  # noqa: E402
 
-from ice_tracker.fileio import atomic_write_bytes  # noqa: E402
+from ice_tracker.fileio import atomic_write_bytes, sha256_file  # noqa: E402
 from ice_tracker.publish import series as S  # noqa: E402
 from ice_tracker.publish.inputs import Inputs  # noqa: E402
 from ice_tracker.publish.shapes import label_point, state_shapes  # noqa: E402
@@ -173,6 +174,16 @@ def plot_state_map(summary: pd.DataFrame) -> bytes | None:
     return png_bytes(fig)
 
 
+def _mark_fy_adp(ax: plt.Axes, fy: pd.DataFrame, dates: pd.Series, fmt: str, fontsize: int, linewidth: float) -> None:
+    """Each fiscal year's ADP as a dashed line over its days (cut to the plotted dates), labelled."""
+    for index, row in enumerate(fy.itertuples(index=False)):
+        start, end = S.fy_bounds(row.fiscal_year)
+        start, end = max(start, dates.min()), min(end, dates.max())
+        ax.hlines(row.adp, start, end, colors="black", linestyles="--", linewidth=linewidth,
+                  label="Fiscal-year ADP" if index == 0 else None)
+        ax.text(start, row.adp, f" {row.fiscal_year}: {fmt.format(row.adp)}", va="bottom", fontsize=fontsize)
+
+
 def plot_detention(national: pd.DataFrame | None, fy: pd.DataFrame | None) -> bytes | None:
     if national is None or national.empty:
         return None
@@ -184,15 +195,8 @@ def plot_detention(national: pd.DataFrame | None, fy: pd.DataFrame | None) -> by
         provisional = national[national["provisional"]]
         ax.plot(provisional["date"], provisional["n"], linestyle="none", marker=".", markersize=3,
                 color="#999999", label="Provisional days (under-counts)")
-    if fy is not None and not fy.empty:
-        first = True
-        for row in fy.itertuples(index=False):
-            start, end = S.fy_bounds(row.fiscal_year)
-            start, end = max(start, national["date"].min()), min(end, national["date"].max())
-            ax.hlines(row.adp, start, end, colors="black", linestyles="--", linewidth=1.4,
-                      label="Fiscal-year ADP" if first else None)
-            ax.text(start, row.adp, f" {row.fiscal_year}: {row.adp:,.0f}", va="bottom", fontsize=8)
-            first = False
+    if fy is not None:
+        _mark_fy_adp(ax, fy, national["date"], "{:,.0f}", fontsize=8, linewidth=1.4)
     ax.set_ylabel("People in ICE detention")
     ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.set_ylim(bottom=0)
@@ -237,6 +241,66 @@ def render_plots(roster: pd.DataFrame, summary: pd.DataFrame, inputs: Inputs) ->
             data = make()
             if data is not None:
                 out[name] = data
+    return out
+
+
+FACILITY_PLOT_DIR = "detention_facility"
+SAFE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # facility codes become file names
+FACILITY_DAILY = "data/detention/facility_daily_population.parquet"
+
+
+def plot_facility_population(code: str, name: str, dates: pd.Series, midnight: pd.Series,
+                             fy: pd.DataFrame) -> bytes:
+    """One facility: people detained there at midnight, by day, with each fiscal year's ADP marked."""
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    ax.plot(dates, midnight, color="#0072B2", linewidth=1.0, label="Detained at midnight (distinct people)")
+    _mark_fy_adp(ax, fy, dates, "{:,.1f}", fontsize=7, linewidth=1.2)
+    ax.set_ylabel("People")
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"{name[:60]} ({code}): population at midnight, {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}",
+                 fontsize=10)
+    ax.legend(loc="upper left", frameon=False, fontsize=8)
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.16)
+    _footer(fig, "Source: ICE detention records released to the Deportation Data Project; derived by ice-tracker "
+                 "(last day partial)")
+    return png_bytes(fig)
+
+
+FACILITY_PLOT_VERSION = "1"  # bump when the chart's drawing changes, so unchanged data is redrawn once
+FACILITY_PLOT_STAMP = "SOURCES.sha256"
+
+
+def facility_plot_stamp(data_dir: Path) -> str:
+    """What the per-facility charts are drawn from (drawing version + sha256 of each input file)."""
+    lines = [f"version {FACILITY_PLOT_VERSION}"]
+    for rel in (FACILITY_DAILY, "data/detention/adp_fiscal_year.csv", "data/detention/facilities.csv"):
+        path = Path(data_dir) / rel
+        lines.append(f"{sha256_file(path) if path.is_file() else '-'}  {rel}")
+    return "\n".join(lines) + "\n"
+
+
+def render_facility_plots(inputs: Inputs) -> dict[str, bytes]:
+    """`<code>.png` → bytes for every facility in the facility-day file (absent file: none)."""
+    path = Path(inputs.data_dir) / FACILITY_DAILY
+    if not path.is_file():
+        return {}
+    daily = pd.read_parquet(path, columns=["detention_facility_code", "date", "n_detained_at_midnight"])
+    daily["date"] = pd.to_datetime(daily["date"])
+    fy = S.fiscal_year_adp(inputs, "facility")
+    fy_by_code = {code: rows for code, rows in fy.groupby("detention_facility_code")} if fy is not None else {}
+    names = {}
+    if inputs.facilities is not None:
+        names = dict(zip(inputs.facilities["detention_facility_code"], inputs.facilities["detention_facility"]))
+    out = {}
+    empty = pd.DataFrame(columns=["fiscal_year", "adp"])
+    with plt.rc_context(STYLE):
+        for code, rows in daily.groupby("detention_facility_code", sort=True, observed=True):
+            if not SAFE_CODE.fullmatch(str(code)):
+                log.warning("facility code %r cannot be a file name; no plot", code)
+                continue
+            out[f"{code}.png"] = plot_facility_population(str(code), names.get(code) or str(code), rows["date"],
+                                                          rows["n_detained_at_midnight"], fy_by_code.get(code, empty))
     return out
 
 

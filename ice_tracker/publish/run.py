@@ -1,6 +1,7 @@
 """`run_publish(data_dir)`: every publish output from what the data dir holds, for the daily job and the CLI.
 
-Outputs (paths relative to the data dir): `data/state_summary.csv`, `plots/*.png`, `data/changes.atom`,
+Outputs (paths relative to the data dir): `data/state_summary.csv`, `plots/*.png`,
+`plots/detention_facility/<code>.png`, `data/changes.atom`,
 `data/feeds/<ST>.atom` (one per state), `datapackage.json` and `site/`. Each appears when its inputs
 exist; nothing archived is ever deleted (a state feed with no change left is derived and removed). An
 unusable input is recorded in the summary's `errors` and the rest is still published.
@@ -17,7 +18,14 @@ from ice_tracker.publish import series as S
 from ice_tracker.publish.atom import build_feed
 from ice_tracker.publish.datapackage import build_datapackage
 from ice_tracker.publish.inputs import load_inputs
-from ice_tracker.publish.plots import render_plots, write_plots
+from ice_tracker.publish.plots import (
+    FACILITY_PLOT_DIR,
+    FACILITY_PLOT_STAMP,
+    facility_plot_stamp,
+    render_facility_plots,
+    render_plots,
+    write_plots,
+)
 from ice_tracker.publish.site import build_site, write_site
 from ice_tracker.publish.state_feeds import build_state_feeds, write_state_feeds
 
@@ -49,6 +57,15 @@ def run_publish(data_dir: Path, roster_cache: Path | None = None) -> dict[str, A
 
     plots = render_plots(roster, summary, inputs)
     changed += [f"plots/{name}" for name in write_plots(plots, data_dir / "plots")]
+    # ~700 charts: drawn again only when their inputs (or the drawing) changed
+    facility_dir = data_dir / "plots" / FACILITY_PLOT_DIR
+    stamp = facility_plot_stamp(data_dir)
+    stamp_path = facility_dir / FACILITY_PLOT_STAMP
+    if not stamp_path.is_file() or stamp_path.read_text(encoding="utf-8") != stamp:
+        facility_plots = render_facility_plots(inputs)
+        changed += [f"plots/{FACILITY_PLOT_DIR}/{name}" for name in write_plots(facility_plots, facility_dir)]
+        if facility_plots:
+            atomic_write_bytes(stamp_path, stamp.encode("utf-8"))
 
     feed = build_feed(inputs.changes, inputs.manifest)
     if feed is not None and atomic_write_bytes(data_dir / FEED, feed):

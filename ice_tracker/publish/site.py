@@ -108,7 +108,9 @@ def detention_data(inputs: Inputs) -> dict[str, Any] | None:
             monthly[code] = {"months": group["month"].tolist(),
                              "adp": [round(float(v), 1) for v in pd.to_numeric(group["adp_at_midnight"], errors="coerce").fillna(0)]}
     codes = sorted(set(monthly), key=lambda c: (-latest_adp.get(c, 0.0), names.get(c, c), c))
-    facilities = [{"code": c, "name": names.get(c) or c, "state": states.get(c, ""), "adp": latest_adp.get(c, 0.0)}
+    plot_dir = Path(inputs.data_dir) / "plots" / "detention_facility"
+    facilities = [{"code": c, "name": names.get(c) or c, "state": states.get(c, ""), "adp": latest_adp.get(c, 0.0),
+                   "plot": f"../plots/detention_facility/{c}.png" if (plot_dir / f"{c}.png").is_file() else ""}
                   for c in codes]
     return {
         "national": {"dates": national["date"].dt.strftime("%Y-%m-%d").tolist(),
@@ -204,7 +206,8 @@ SECTIONS = {
 {facility}{fy_from}{fy_to}
 </div>
 <figure><div id="detention-chart" class="chart" role="img" aria-label="Detention population over time, for the options chosen above"></div>
-<figcaption id="detention-caption" aria-live="polite"></figcaption></figure>
+<figcaption id="detention-caption" aria-live="polite"></figcaption>
+<p id="detention-facility-plot" hidden><a href="">Daily population chart of this facility (PNG)</a></p></figure>
 <p class="small">Counts are distinct people held at midnight. Days before a release's book-out cutoff and its last day are
 under-counts and are marked as provisional. Fiscal years run October to September.</p>"""),
     "table": ("Current agreements", """<div class="controls" role="search">

@@ -13,7 +13,7 @@ from ice_tracker.fileio import read_dict_csv, sha256_file
 from ice_tracker.roster.filenames import parse_name, snapshot_time
 
 log = logging.getLogger(__name__)
-WORKBOOK_SUFFIXES = (".xlsx",)
+WORKBOOK_SUFFIXES = (".xlsx", ".html")  # .html: a roster table from a page capture
 
 
 @dataclass

@@ -22,7 +22,7 @@ from ice_tracker.archive import utc_iso
 from ice_tracker.fileio import temp_path_beside
 from ice_tracker.quarantine import Quarantine, rules_version
 from ice_tracker.sandbox import SandboxFailure, run_limited
-from ice_tracker.sources.ice287g.workbook import read_roster_checked
+from ice_tracker.sources.ice287g.html_table import read_archived_roster
 from ice_tracker.xlsx import WorkbookError
 from ice_tracker.xlsx_guard import WorkbookTooLarge
 
@@ -45,7 +45,8 @@ def parser_fingerprint() -> str:
     """The parsing code and the limits it runs under: a change to either re-parses (and gives a
     quarantined workbook one more try)."""
     return rules_version(code_fingerprint(__name__, "ice_tracker.xlsx", "ice_tracker.xlsx_guard",
-                                          "ice_tracker.sources.ice287g.workbook"))
+                                          "ice_tracker.sources.ice287g.workbook",
+                                          "ice_tracker.sources.ice287g.html_table"))
 COLUMNS = ("state", "agency", "type", "county", "support_type", "signed", "moa", "addendum")
 LINK_COLUMNS = ("moa", "addendum")
 
@@ -76,7 +77,7 @@ def cell_text(value: Any) -> str:
 
 def parse_workbook(path: Path, sha256: str) -> ParsedWorkbook:
     """What the sandboxed worker runs: the size guard, the parse, every cell as text."""
-    table = read_roster_checked(path)
+    table = read_archived_roster(path)  # a workbook (size-guarded) or a page's table
     rows = []
     for row in table.rows:
         texts = [v if type(v) is str else "" if v is None else cell_text(v) for v in map(row.values.get, COLUMNS)]

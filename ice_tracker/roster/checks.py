@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from ice_tracker.config import OVERRIDES_DIR
+from ice_tracker.config import DEFAULT_OVERRIDES_DIR
 from ice_tracker.fileio import read_dict_csv
 from ice_tracker.roster.model import Roster
 
@@ -51,7 +51,7 @@ def limit(name: str) -> float:
     return next(float(r["limit"]) for r in read_dict_csv(LIMITS_FILE, strip=True) if r["check"] == name)
 
 
-def load_check_rules(overrides_dir: Path = OVERRIDES_DIR) -> CheckRules:
+def load_check_rules(overrides_dir: Path = DEFAULT_OVERRIDES_DIR) -> CheckRules:
     return _load(str(LIMITS_FILE), str(Path(overrides_dir) / VERDICTS_FILE))
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
 
+from ice_tracker.config import overrides_for
 from ice_tracker.fileio import atomic_write_text, csv_lines, csv_text, restore_cell
 from ice_tracker.limits import limit
 from ice_tracker.quarantine import Quarantine
@@ -44,7 +45,8 @@ from ice_tracker.roster.intervals import Encoder, RosterRows, roster_ids
 from ice_tracker.roster.ids import IdState, advance, assign_roster
 from ice_tracker.roster.model import HISTORY_COLUMNS, LISTS, QUALITY_COLUMNS, Roster, quality
 from ice_tracker.roster.rows import build_rows
-from ice_tracker.roster.vocab import OVERRIDES_DIR, Vocabulary, load_vocabulary
+from ice_tracker.roster.vocab import Vocabulary, load_vocabulary
+from ice_tracker.sources.ice287g.html_table import source_format
 from ice_tracker.xlsx import WorkbookError
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,7 @@ DERIVING_MODULES = tuple(f"ice_tracker.roster.{name}" for name in (
     "archive", "cache", "changes", "checks", "counts", "filenames", "fips", "history", "ids", "intervals", "model",
     "normalise", "ranks", "rows", "vocab",
 )) + ("ice_tracker.urls", "ice_tracker.xlsx", "ice_tracker.xlsx_guard", "ice_tracker.limits",
-      "ice_tracker.sources.ice287g.workbook")
+      "ice_tracker.sources.ice287g.workbook", "ice_tracker.sources.ice287g.html_table")
 
 
 def output_names(out_dir: Path) -> list[str]:
@@ -307,12 +309,13 @@ def _process(item: Pending, parsed: ParsedWorkbook, state: IdState, vocab: Vocab
 
 
 def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path | None = None,
-                  overrides_dir: Path = OVERRIDES_DIR) -> dict:
+                  overrides_dir: Path | None = None) -> dict:
     """Bring every roster output up to date with the archive; returns a summary for the daily log."""
     data_dir = Path(data_dir)
     out_dir = Path(out_dir) if out_dir else data_dir / "data"
     cache_dir = Path(cache_dir) if cache_dir else default_roster_cache_dir()
     parse_cache, store = ParseCache(cache_dir, Quarantine(data_dir)), BlockStore(cache_dir)
+    overrides_dir = overrides_dir or overrides_for(data_dir)
     vocab = load_vocabulary(overrides_dir)
     rules = load_check_rules(overrides_dir)
     items, orphans = _discover(data_dir)
@@ -402,7 +405,7 @@ def _write_outputs(out_dir: Path, blocks: list[Block], orphans: list[dict], stor
         quality_rows = [q[2:] for q in _rows_of(block.quality)]
         encoder.add(RosterRows(block.snapshot, block.file, block.roster_date, block.roster_date_source, block.list,
                                [row[start:] for row in _rows_of(block.history)], quality_rows,
-                               GOOD if block.good else SUSPECT), rid)
+                               source_format(block.file), GOOD if block.good else SUSPECT), rid)
     if done < len(blocks):
         store.put_encoder(keys, ids, encoder)
     orphan_rows = [[str(q[c]) for c in QUALITY_COLUMNS] for q in orphans]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ice_tracker.config import default_cache_dir
+from ice_tracker.config import default_cache_dir, overrides_for
 from ice_tracker.fileio import atomic_write_text, csv_text, read_dict_csv, temp_path_beside
 from ice_tracker.roster import intervals
 from ice_tracker.roster.filenames import snapshot_time
@@ -168,14 +168,14 @@ def read_current(out_dir: Path, cache_dir: Path | None = None) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else frame.iloc[0:0]
 
 
-def read_counts(out_dir: Path, cache_dir: Path | None = None) -> pd.DataFrame:
+def read_counts(out_dir: Path, cache_dir: Path | None = None, overrides_dir: Path | None = None) -> pd.DataFrame:
     """Rows, agreements and agencies per good roster × list × model × state (see counts.py), from the
     history: a roster that failed the publication check is left out, so no plot dips with it."""
     from ice_tracker.roster.counts import COUNT_COLUMNS, counts_frame
-    from ice_tracker.roster.vocab import OVERRIDES_DIR, load_vocabulary
+    from ice_tracker.roster.vocab import load_vocabulary
 
     out_dir = Path(out_dir)
-    vocab = load_vocabulary(OVERRIDES_DIR)
+    vocab = load_vocabulary(overrides_dir or overrides_for(out_dir.parent))  # the history step's (agency keys)
     cache_dir = default_roster_cache_dir() if cache_dir is None else cache_dir
     digest = hashlib.sha256(f"{_digest(out_dir)}|{vocab.fingerprint}".encode()).hexdigest()[:24]
     suspect = suspect_rosters(out_dir)

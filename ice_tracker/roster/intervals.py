@@ -25,11 +25,14 @@ from dataclasses import dataclass, field
 from ice_tracker.roster.model import HISTORY_COLUMNS
 from ice_tracker.roster.ranks import place
 
-FIELDS = HISTORY_COLUMNS[HISTORY_COLUMNS.index("row_number") + 1:HISTORY_COLUMNS.index("agreement_id")]
+ROW = HISTORY_COLUMNS[HISTORY_COLUMNS.index("row_number"):]  # a roster row as RosterRows holds it
+FIELDS = ROW[1:ROW.index("agreement_id")]
+AGREEMENT = ROW.index("agreement_id")
+FORMAT = ROW.index("source_format")  # the same for every row of a roster: kept in snapshots.csv
 META = ("snapshot", "file", "roster_date", "roster_date_source", "list")
 KEY = ("list", "agreement_id", "occurrence")
 SPAN = ("valid_from", "valid_from_date", "valid_to", "valid_to_date")
-SNAPSHOT_COLUMNS = (*META, "rows", "verdict")  # verdict: the publication check's (checks.py)
+SNAPSHOT_COLUMNS = (*META, "rows", "source_format", "verdict")  # verdict: the publication check's (checks.py)
 VERSION_COLUMNS = (*KEY, *FIELDS, *SPAN)
 POSITION_COLUMNS = (*KEY, "rank", "row_step", *SPAN)
 QUALITY_COLUMNS = (*KEY, "file", "column", "raw", "fixed", "rule", *SPAN)
@@ -42,8 +45,8 @@ class HistoryCorrupt(ValueError):
 @dataclass
 class RosterRows:
     """One roster as the history step saw it: its metadata, its rows (HISTORY_COLUMNS from
-    `row_number` on, as text), its quality issues (row, column, raw, fixed, rule) and the
-    publication check's verdict (good / suspect)."""
+    `row_number` on, as text), its quality issues (row, column, raw, fixed, rule), how it held its
+    rows (`source_format`) and the publication check's verdict (good / suspect)."""
 
     snapshot: str
     file: str
@@ -52,6 +55,7 @@ class RosterRows:
     list: str
     rows: list[Sequence[str]] = field(default_factory=list)
     quality: list[Sequence[str]] = field(default_factory=list)
+    source_format: str = "xlsx"
     verdict: str = "good"
 
     def meta(self) -> tuple[str, ...]:
@@ -73,7 +77,7 @@ def row_keys(rows: Iterable[Sequence[str]]) -> list[tuple[str, str]]:
     counts: dict[str, int] = {}
     keys = []
     for row in rows:
-        agreement = row[-1]
+        agreement = row[AGREEMENT]
         counts[agreement] = counts.get(agreement, 0) + 1
         keys.append((agreement, str(counts[agreement])))
     return keys
@@ -99,7 +103,11 @@ class Encoder:
         closed = self.closed.setdefault(name, {t: [] for t in self.TABLES})
         index = self.count.get(name, 0)
         self.count[name] = index + 1
-        self.snapshots.append((*roster.meta(), str(len(roster.rows)), roster.verdict))
+        formats = {row[FORMAT] for row in roster.rows} - {roster.source_format}
+        if formats:
+            raise ValueError(f"{roster.file}: rows say source_format {sorted(formats)}, the roster "
+                             f"{roster.source_format!r}")
+        self.snapshots.append((*roster.meta(), str(len(roster.rows)), roster.source_format, roster.verdict))
         self.ids.append(rid)
         keys = row_keys(roster.rows)
         ranks = place(keys, {key: run[0][0] for key, run in open_["p"].items()})
@@ -113,7 +121,7 @@ class Encoder:
         for row, column, raw, fixed, rule in roster.quality:
             key = by_row.get(str(row), ("", ""))
             issues[(*key, "" if key[0] else roster.file, column, raw, fixed, rule)] = ()
-        values = {"v": {k: tuple(row[1:-1]) for k, row in zip(keys, roster.rows)}, "p": placed, "q": issues}
+        values = {"v": {k: tuple(row[1:AGREEMENT]) for k, row in zip(keys, roster.rows)}, "p": placed, "q": issues}
         for table in self.TABLES:
             runs, now = open_[table], values[table]
             for key in [k for k, run in runs.items() if now.get(k) != run[0]]:
@@ -214,10 +222,10 @@ def decode(snapshots: list[dict[str, str]], versions: list[dict[str, str]],
                 present = sorted(active["v"], key=lambda k: active["p"][k][0])
             except KeyError as exc:
                 raise HistoryCorrupt(f"{ids[i]} {name}: row {exc} has a version but no position") from None
-            rows, number = [], 0
+            rows, number, fmt = [], 0, snapshots[i].get("source_format") or "xlsx"
             for key in present:
                 number += active["p"][key][1]
-                rows.append((*metas[i], str(number), *active["v"][key], key[0]))
+                rows.append((*metas[i], str(number), *active["v"][key], key[0], fmt))
             expected = int(snapshots[i].get("rows") or 0)
             if len(rows) != expected:
                 raise HistoryCorrupt(f"{ids[i]} {name}: {len(rows)} rows rebuilt, {expected} listed")
@@ -231,6 +239,8 @@ def rosters_from_rows(rows: Iterable[dict[str, object]]) -> list[RosterRows]:
     rosters: dict[tuple[str, str], RosterRows] = {}
     for row in rows:
         text = {c: str(row.get(c, "")) for c in HISTORY_COLUMNS}
-        roster = rosters.setdefault((text["snapshot"], text["file"]), RosterRows(*(text[c] for c in META)))
-        roster.rows.append([text[c] for c in HISTORY_COLUMNS[HISTORY_COLUMNS.index("row_number"):]])
+        text["source_format"] = text["source_format"] or "xlsx"  # files written before the column
+        roster = rosters.setdefault((text["snapshot"], text["file"]),
+                                    RosterRows(*(text[c] for c in META), source_format=text["source_format"]))
+        roster.rows.append([text[c] for c in ROW])
     return [rosters[key] for key in sorted(rosters, key=lambda k: (k[0], rosters[k].list, k[1]))]

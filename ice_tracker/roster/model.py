@@ -12,7 +12,7 @@ from ice_tracker.roster.filenames import PART_RANK
 HISTORY_COLUMNS = (
     "snapshot", "file", "roster_date", "roster_date_source", "list", "row_number",
     "state", "state_raw", "agency", "county", "county_raw", "type",
-    "support_type", "support_type_raw", "signed", "signed_raw", "moa_url", "addendum_url", "agreement_id",
+    "support_type", "support_type_raw", "signed", "signed_raw", "moa_url", "addendum_url", "agreement_id", "source_format",
 )
 QUALITY_COLUMNS = ("snapshot", "file", "row", "column", "raw", "fixed", "rule")
 LISTS = ("participating", "pending")
@@ -42,6 +42,7 @@ class Row:
     addendum_url: str
     agreement_id: str = ""
     name_key: str = ""
+    source_format: str = "xlsx"  # xlsx (a workbook) / html_table (the page's table, before Feb 2025)
 
     def as_tuple(self) -> tuple:
         return _HISTORY_VALUES(self)

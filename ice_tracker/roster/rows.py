@@ -20,6 +20,7 @@ from ice_tracker.roster.normalise import (
     parse_signed,
 )
 from ice_tracker.roster.vocab import Vocabulary
+from ice_tracker.sources.ice287g.html_table import source_format
 from ice_tracker.urls import unwrap_safelink
 
 LINK_WORDS = {"LINK", "MOA", "ADDENDUM", "LINK | ADDENDUM"}
@@ -79,6 +80,7 @@ def build_rows(roster: Roster, parsed: ParsedWorkbook, vocab: Vocabulary) -> lis
     has_type = "type" in parsed.columns
     fixed = (roster.snapshot, roster.file, roster_date, roster.roster_date_source, roster.list)
     append = roster.rows.append
+    fmt = source_format(roster.file)
     for row_number, texts, links in parsed.rows:
         head, signed_raw, tail, notes = normalise_row(tuple(texts), tuple(links), has_type, vocab)
         signed, rules = parse_signed(signed_raw, roster.roster_date)
@@ -86,5 +88,5 @@ def build_rows(roster: Roster, parsed: ParsedWorkbook, vocab: Vocabulary) -> lis
             issues.append(quality(roster, row_number, column, raw, fixed_value, rule))
         for rule in rules:
             issues.append(quality(roster, row_number, "signed", signed_raw, signed, rule))
-        append(Row(*fixed, row_number, *head, signed, *tail))
+        append(Row(*fixed, row_number, *head, signed, *tail, source_format=fmt))
     return issues

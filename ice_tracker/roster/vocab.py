@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from ice_tracker.config import OVERRIDES_DIR
+from ice_tracker.config import DEFAULT_OVERRIDES_DIR
 from ice_tracker.states import StateTable, load_state_table
 
 AGENCY_WORDS = Path(__file__).resolve().parents[1] / "data" / "agency_words.csv"  # shared with matching
@@ -65,7 +65,7 @@ class Vocabulary:
         return None
 
 
-def load_vocabulary(overrides_dir: Path = OVERRIDES_DIR) -> Vocabulary:
+def load_vocabulary(overrides_dir: Path = DEFAULT_OVERRIDES_DIR) -> Vocabulary:
     paths = [AGENCY_WORDS, overrides_dir / "roster_fixes.csv"]
     return _load(tuple(str(p) for p in paths), load_state_table(overrides_dir))
 

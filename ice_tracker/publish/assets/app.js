@@ -158,6 +158,11 @@
                       hovertemplate: "%{x|%b %Y}: ADP %{y:,.1f}<extra></extra>" });
         caption = name + ": average daily population at midnight by month, " + lo + "–" + hi + " (" + mx.length + " months with people held).";
       }
+      var plotLink = $("detention-facility-plot"), fac = T.facilities.filter(function (f) { return f.code === facSel.value; })[0];
+      if (plotLink) {
+        plotLink.hidden = !(fac && fac.plot);
+        if (fac && fac.plot) plotLink.firstChild.setAttribute("href", fac.plot);
+      }
       Plotly.react("detention-chart", traces, {
         title: { text: facSel.value ? "Monthly average daily population: " + facSel.value : "ICE detention population at midnight, nationally" },
         margin: { t: 50, r: 20, b: 50, l: 70 }, yaxis: { title: { text: "People" }, rangemode: "tozero" }, xaxis: { type: "date" },

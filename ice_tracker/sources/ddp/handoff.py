@@ -1,11 +1,12 @@
-"""Hand a release's detentions files to the detention derivations (step 4).
+"""Hand a release's detentions files to the detention derivations (`python -m ice_tracker detention`).
 
 The derivations run in the sandboxed worker (ice_tracker/sandbox.py, `ddp_parse` limits) after the
 size guard, so a detentions file that would abort or exhaust the reader is quarantined (kept,
 listed in data/quarantine.csv and failures.csv, skipped by later runs) instead of killing the job.
 Raw ICE detentions workbooks are preferred; DDP's processed stints parquet is used when a release
-has no raw workbook. Step 4 writes into a cache folder per release; its small outputs (CSV, JSON)
-are then copied into `<data>/data/detention/` to be committed, its parquet intermediates stay.
+has no raw workbook. The derivations write into a cache folder per release; its small outputs (CSV, JSON)
+are then copied into `<data>/data/detention/` to be committed, with the facility-day parquet (small, and
+the source of the per-facility charts); the other parquet intermediates stay in the cache.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from ice_tracker.xlsx_guard import WorkbookLimits, check_workbook
 log = logging.getLogger(__name__)
 
 SMALL_OUTPUTS = (".csv", ".json")
+# The facility-day table is small (~1.3 MB for a whole release) and publish draws one chart per facility from it.
+COMMITTED_PARQUET = ("facility_daily_population.parquet",)
 UNAVAILABLE = "detention step unavailable"
 QUARANTINE_KIND = "DDP detentions file"
 
@@ -76,7 +79,7 @@ def _now() -> str:
 
 def hand_off(release_id: str, store: ReleaseStore, data_dir: Path, cache_dir: Path,
              failures: FailureLog | None = None) -> dict[str, Any]:
-    """Run step 4 on the release's detentions files in the sandboxed worker; returns what happened
+    """Run the detention derivations on the release's detentions files in the sandboxed worker; returns what happened
     (never raises on bad data: a file that kills or starves the derivations is quarantined)."""
     rows = _usable(release_id, store, data_dir, failures)
     inputs = [store.location(r) for r in rows]
@@ -103,7 +106,7 @@ def hand_off(release_id: str, store: ReleaseStore, data_dir: Path, cache_dir: Pa
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for path in sorted(work.iterdir()):
-        if path.suffix in SMALL_OUTPUTS and path.is_file():
+        if (path.suffix in SMALL_OUTPUTS or path.name in COMMITTED_PARQUET) and path.is_file():
             atomic_write_bytes(out / path.name, path.read_bytes())
             written.append((out / path.name).relative_to(data_dir).as_posix())
     log.info("detention outputs for release %s: %s", release_id, ", ".join(written))

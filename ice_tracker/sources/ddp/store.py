@@ -1,8 +1,9 @@
 """Where release files live: small ones in the release folder (committed), big ones in the cache.
 
 `releases/ddp/<release_id>/manifest.csv` lists every file of a release: table, url, file_name (as
-Box announced it), bytes, sha256, fetched_at, stored (`repo` or `cache`) and path (relative to the
-data dir or to the cache dir). Identity is the sha256: bytes already held anywhere are referenced,
+Box announced it), bytes, sha256, fetched_at, stored (`repo` or `cache`), path (relative to the
+data dir or to the cache dir) and asset_url (the durable copy of a cached file as a GitHub release
+asset, see `assets.py`; empty when there is none yet). Identity is the sha256: bytes already held anywhere are referenced,
 never stored twice. Files arrive by atomic rename and are never rewritten or deleted.
 """
 
@@ -33,6 +34,7 @@ class ReleaseFile:
     fetched_at: str
     stored: str  # repo / cache
     path: str
+    asset_url: str = ""
 
 
 MANIFEST_COLUMNS = [f.name for f in fields(ReleaseFile)]
@@ -103,7 +105,7 @@ class ReleaseStore:
     def reuse(self, release_id: str, table: str, url: str, held: ReleaseFile) -> ReleaseFile:
         """List bytes we already hold in this release, pointing at where they are."""
         return self.record(release_id, ReleaseFile(table, url, held.file_name, held.bytes, held.sha256,
-                                                   held.fetched_at, held.stored, held.path))
+                                                   held.fetched_at, held.stored, held.path, held.asset_url))
 
     def place(self, release_id: str, table: str, url: str, temp: Path, file_name: str, size: int,
               sha256: str, fetched_at: str) -> ReleaseFile:
@@ -126,6 +128,18 @@ class ReleaseStore:
         log.info("archived %s (%s, %s bytes, %s)", name, table, f"{size:,}", stored)
         return self.record(release_id, ReleaseFile(table, url, file_name, size, sha256, fetched_at, stored,
                                                    dest.relative_to(base).as_posix()))
+
+    def all_rows(self) -> list[tuple[str, ReleaseFile]]:
+        return [(release_id, row) for release_id, rows in sorted(self.manifests.items()) for row in rows]
+
+    def set_asset_url(self, sha256: str, asset_url: str) -> None:
+        """Record the durable copy of `sha256` on every row that lists those bytes."""
+        for release_id, rows in self.manifests.items():
+            changed = [row for row in rows if row.sha256 == sha256 and row.asset_url != asset_url]
+            for row in changed:
+                row.asset_url = asset_url
+            if changed:
+                self.save(release_id)
 
     def save(self, release_id: str) -> None:
         rows = sorted(self.manifests.get(release_id, []), key=lambda r: (r.table, r.url))

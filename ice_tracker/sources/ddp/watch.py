@@ -18,6 +18,8 @@ from ice_tracker.archive import utc_iso
 from ice_tracker.failures import FailureLog
 from ice_tracker.fileio import write_dict_csv
 from ice_tracker.http import FetchError, HttpClient
+from ice_tracker.sources.ddp.assets import NO_TOKEN, AssetStore, asset_endpoints
+from ice_tracker.sources.ddp.durable import Durability, restore_missing, upload_pending
 from ice_tracker.sources.ddp.fetch import NotAReleaseFile, download, read_pointer
 from ice_tracker.sources.ddp.handoff import hand_off
 from ice_tracker.sources.ddp.history import Release, ReleaseHistory, release_links
@@ -34,6 +36,7 @@ SKIP_TABLES = ("all",)
 PROCESSED_FORMATS = ("parquet",)
 DEFAULT_MAX_BYTES = 4 * 1024**3
 RELEASE_LINK_COLUMNS = ["table", "kind", "fmt", "url", "label", "page"]
+ASSET_DOWNLOAD_HOST = "https://github.com/"  # release assets' download URLs (redirecting to githubusercontent.com)
 
 
 class WatchFailed(Exception):
@@ -60,6 +63,7 @@ class WatchSummary:
     links_disappeared: list[str] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
     detention: dict[str, Any] = field(default_factory=dict)
+    durability: Durability = field(default_factory=Durability)
     headline: str = ""
 
 
@@ -166,6 +170,12 @@ def watch_releases(*, pages: list[str], client: HttpClient, data_dir: Path, cach
         raise WatchFailed(f"no DDP page could be read ({len(pages)} tried)")
     history = ReleaseHistory(root)
     store = ReleaseStore(root, data_dir, cache_dir, repo_limit)
+    client.allow([*asset_endpoints(), ASSET_DOWNLOAD_HOST])
+    assets = AssetStore.from_env(client)
+    summary.durability.asset_store = assets.describe() if assets else NO_TOKEN
+    if assets is None:
+        log.warning("durable copies %s", NO_TOKEN)
+    restore_missing(store, client, Path(cache_dir), failures, when, max_bytes, summary.durability)
     archiver = _Archiver(client, store, failures, Path(cache_dir), max_bytes, summary, when)
     if failed_pages:
         log.warning("release detection skipped: %d of %d DDP pages unreadable", failed_pages, len(pages))
@@ -190,6 +200,8 @@ def watch_releases(*, pages: list[str], client: HttpClient, data_dir: Path, cach
             archiver.get(pending.state, Target(pending.url, pending.agency, record.fmt if record else "",
                                                record.kind if record else "raw"))
     history.save()
+    if assets is not None:
+        upload_pending(store, assets, failures, when, summary.durability)
     for release_id in sorted(archiver.touched):
         summary.detention[release_id] = hand_off(release_id, store, Path(data_dir), Path(cache_dir), failures)
     summary.headline = headline(summary, len(store.rows(summary.release_id)))

@@ -18,6 +18,7 @@ from ice_tracker.http import FetchError, FetchResult, HttpClient
 from ice_tracker.roster.normalise import normalise_state
 from ice_tracker.roster.vocab import load_vocabulary
 from ice_tracker.safepath import safe_component
+from ice_tracker.sources.ice287g.html_table import read_archived_roster
 from ice_tracker.sources.ice287g.page import Candidate, find_candidates, list_from_name
 from ice_tracker.formats import check_pdf
 from ice_tracker.quarantine import Quarantine
@@ -101,6 +102,12 @@ def workbook_list(result: FetchResult, candidate: Candidate, table: RosterTable)
     )
 
 
+def workbook_file_name(filename: str, kind: str) -> str:
+    """The archived name of a roster workbook: as published (made path-safe), else `<kind>Agencies.xlsx`."""
+    name = safe_component(filename or f"{kind}Agencies.xlsx")
+    return name if name.lower().endswith((".xlsx", ".xls")) else name + ".xlsx"
+
+
 def canonical_state(raw: object) -> str:
     """The state's full upper-case name (`UTAHJ` → UTAH), else the raw text upper-cased."""
     text = " ".join(str(raw or "").split()).upper()
@@ -163,7 +170,8 @@ class _PdfFetches:
                 result.discard()
 
 
-def _pdf_relative_path(link: PdfLink, result: FetchResult | None, url: str) -> Path:
+def pdf_relative_path(link: PdfLink, result: FetchResult | None, url: str) -> Path:
+    """`<STATE>/<Agency>/<file>.pdf` inside an agreements folder (the original tracker's layout)."""
     name = (result.filename if result and result.filename else "") or PurePosixPath(url).name or "agreement.pdf"
     name = safe_component(name)
     if not name.lower().endswith(".pdf"):
@@ -283,9 +291,7 @@ class Scrape287g:
         tables = []
         for result, candidate, table in verified:
             kind = workbook_list(result, candidate, table)
-            name = safe_component(result.filename or f"{kind}Agencies.xlsx")
-            if not name.lower().endswith((".xlsx", ".xls")):
-                name += ".xlsx"
+            name = workbook_file_name(result.filename, kind)
             assert result.temp_path is not None
             entry = self.archive.add_file(result.temp_path, "sheets", Path(name), ManifestEntry(
                 path="", kind=kind, source_url=candidate.url, sha256=result.sha256, bytes=result.size,
@@ -327,7 +333,7 @@ class Scrape287g:
                 continue
             newest = max(entries, key=lambda e: (e.fetched_at, e.path))
             try:
-                tables.append(run_limited("parse", read_roster_checked, self.archive.data_dir / newest.path))
+                tables.append(run_limited("parse", read_archived_roster, self.archive.data_dir / newest.path))
             except (OSError, WorkbookError, SandboxFailure) as exc:
                 log.warning("cannot re-read archived workbook %s: %s", newest.path, exc)
         return tables
@@ -352,7 +358,7 @@ class Scrape287g:
             path="", kind=link.kind, source_url=link.url, sha256=sha, bytes=0, fetched_at=self.now(),
             etag=result.etag if result else "", last_modified=result.last_modified if result else "",
             content_type=result.content_type if result else "", state=link.state, agency=link.agency)
-        relative = _pdf_relative_path(link, result, link.url)
+        relative = pdf_relative_path(link, result, link.url)
         if result is not None and result.temp_path is not None:
             entry.bytes = result.size
             self.archive.add_file(result.temp_path, "agreements", relative, entry)
