@@ -9,6 +9,7 @@ from pathlib import Path
 from ice_tracker.config import DATA_DIR_DEFAULT, default_data_dir
 
 HELP = "rebuild data/roster_history/ (one CSV per month), roster_current, changes, roster_counts and quality from sheets/"
+READS_OVERRIDES = True  # <data-dir>/overrides/ is seeded from the package's defaults
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
