@@ -1,6 +1,7 @@
 """One command-line entry point; each subcommand lives in its own module under `commands/`.
 
-A command module defines `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`.
+A command module defines `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`, and
+`READS_OVERRIDES = True` when it applies hand corrections (its data dir's `overrides/` is then seeded).
 Modules are discovered, so adding a capability never means editing this file.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import sys
 from types import ModuleType
 
 from ice_tracker import __version__, commands
@@ -50,6 +52,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(verbose=args.verbose)
-    if "data_dir" in vars(args) and args.command != "scrape":
+    if getattr(sys.modules[args._run.__module__], "READS_OVERRIDES", False):
         seed_overrides(args.data_dir or default_data_dir())  # hand corrections belong to the data dir
     return run_guarded(args._run, args)

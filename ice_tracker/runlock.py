@@ -16,6 +16,7 @@ import os
 import socket
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Callable
 from types import TracebackType
 
 log = logging.getLogger(__name__)
@@ -85,3 +86,18 @@ class DataDirLock:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.release()
+
+
+LOCK_HELD_EXIT = 3  # documented in the README's exit-code table
+
+
+def run_locked(data_dir: Path, work: Callable[[], int]) -> int:
+    """Run a command's `work` under the data dir's lock, as the daily job does: exit 3 and change
+    nothing when another run holds it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with DataDirLock(data_dir):
+            return work()
+    except LockHeld as exc:
+        log.error("%s; nothing changed (exit %d)", exc, LOCK_HELD_EXIT)
+        return LOCK_HELD_EXIT

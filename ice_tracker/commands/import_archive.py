@@ -41,13 +41,7 @@ def _run_locked(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Under the data dir's lock, as the daily job (3: another run holds it; nothing changed)."""
-    from ice_tracker.runlock import DataDirLock, LockHeld
+    from ice_tracker.runlock import run_locked
 
     args.data_dir = (args.data_dir or default_data_dir()).resolve()
-    args.data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        with DataDirLock(args.data_dir):
-            return _run_locked(args)
-    except LockHeld as exc:
-        log.error("%s; nothing changed (exit 3)", exc)
-        return 3
+    return run_locked(args.data_dir, lambda: _run_locked(args))

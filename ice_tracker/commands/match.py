@@ -9,6 +9,7 @@ from pathlib import Path
 from ice_tracker.config import DATA_DIR_DEFAULT, default_cache_dir, default_data_dir
 
 HELP = "match roster agencies to CSLLEA 2018; write agreements.csv, data/agency_matches.csv, data/match_review.csv"
+READS_OVERRIDES = True  # <data-dir>/overrides/ is seeded from the package's defaults
 log = logging.getLogger(__name__)
 
 

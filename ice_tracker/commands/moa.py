@@ -9,6 +9,7 @@ from pathlib import Path
 from ice_tracker.config import DATA_DIR_DEFAULT, default_data_dir
 
 HELP = "extract text and metadata (model, agency, signing dates) from archived MOA PDFs, OCR for scans"
+READS_OVERRIDES = True  # <data-dir>/overrides/ is seeded from the package's defaults
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

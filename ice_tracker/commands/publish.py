@@ -9,6 +9,7 @@ from pathlib import Path
 from ice_tracker.config import DATA_DIR_DEFAULT, default_data_dir
 
 HELP = "publish plots/, datapackage.json, data/changes.atom, data/state_summary.csv and the site/ dashboard"
+READS_OVERRIDES = True  # <data-dir>/overrides/ is seeded from the package's defaults
 log = logging.getLogger(__name__)
 
 
