@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ice_tracker.config import DATA_DIR_DEFAULT, default_data_dir
 
-HELP = "rebuild data/roster_history/ (snapshots, versions, positions: validity intervals), changes and quality from sheets/"
+HELP = ("rebuild data/roster_history/ (snapshots, versions, positions: validity intervals), roster checks, "
+        "changes, editorial changes and quality from sheets/")
 READS_OVERRIDES = True  # <data-dir>/overrides/ is seeded from the package's defaults
 
 
