@@ -1,4 +1,4 @@
-"""Bench for step 6: MOA field accuracy against the hand labels, and pages per second.
+"""MOA bench: field accuracy against the hand labels, and pages per second.
 
 Runs the whole `moa` step on the 17 real fixture PDFs (OCR included) into a temporary folder,
 prints field accuracy split by text-layer vs scanned PDFs, then throughput for text-layer pages

@@ -1,4 +1,4 @@
-"""Agreement PDFs → full text and one metadata row per distinct PDF (step 6)."""
+"""Agreement PDFs → full text and one metadata row per distinct PDF (`python -m ice_tracker moa`)."""
 
 from ice_tracker.moa.table import run_moa
 

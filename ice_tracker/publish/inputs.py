@@ -133,7 +133,7 @@ def _load_roster(inputs: Inputs, errors: list[str], cache_dir: Path | None) -> N
 
 
 def with_ddp_release_files(data_dir: Path, manifest: pd.DataFrame | None) -> pd.DataFrame | None:
-    """The archive manifest plus every DDP release file (step 5 keeps those in per-release manifests),
+    """The archive manifest plus every DDP release file (the DDP watcher keeps those in per-release manifests),
     as kind `ddp` rows at `releases/ddp/<release_id>/<file name>`, so the feed can announce releases."""
     rows = []
     for release_manifest in sorted((data_dir / "releases" / "ddp").glob("*/manifest.csv")):

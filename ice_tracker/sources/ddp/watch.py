@@ -1,5 +1,5 @@
 """The `releases` step: read DDP's pages, record the release history, archive a new release's files,
-retry what failed before, and hand new detentions files to step 4.
+retry what failed before, and hand new detentions files to the detention derivations.
 
 A page that cannot be read (network, block page, no release links or sentence) stops release
 detection for the run, so a half-read site is never mistaken for links that disappeared.
