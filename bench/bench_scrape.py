@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -63,7 +64,8 @@ def our_day(site: IceSite, data_dir: Path) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fixtures", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "fixtures")
-    parser.add_argument("--days", type=int, default=0, help="replay only the first N days (0: all)")
+    parser.add_argument("--days", type=int, default=10 if os.environ.get("CI") == "true" else 0,
+                        help="replay only the first N days (0: all; 10 when CI=true, to keep .ci/run short)")
     args = parser.parse_args()
     logging.disable(logging.INFO)
     days = sorted((args.fixtures / "ice287g" / "sheets").iterdir())
