@@ -38,11 +38,19 @@ def clean_text(values: pd.Series) -> pd.Series:
     sample = arr.slice(0, 10_000)
     if len(arr) > 20_000 and pc.count_distinct(sample).as_py() * 20 < len(sample):
         # few distinct values (gender, country, status): clean the distinct values only
+        # and keep them as a categorical: reordering, grouping and writing then move small codes
         encoded = pc.dictionary_encode(arr)
-        arr = pc.take(_clean_strings(encoded.dictionary), encoded.indices)
-    else:
-        arr = _clean_strings(arr)
-    return pd.Series(pd.array(arr, dtype=TEXT), index=values.index)
+        return _categorical(_clean_strings(encoded.dictionary), encoded.indices, values.index)
+    return pd.Series(pd.array(_clean_strings(arr), dtype=TEXT), index=values.index)
+
+
+def _categorical(dictionary: pa.Array, indices: pa.Array, index: pd.Index) -> pd.Series:
+    """Cleaned distinct values + row indices → a categorical with sorted categories (so its codes sort
+    like the text); values that became equal or missing in cleaning are merged."""
+    value_codes, categories = pd.factorize(pd.Series(pd.array(dictionary, dtype=TEXT)), sort=True)
+    lookup = np.append(value_codes, -1)  # a missing cell (null index) picks the trailing -1
+    codes = lookup[indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)]
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=TEXT)), index=index)
 
 
 def _clean_strings(arr: pa.Array) -> pa.Array:

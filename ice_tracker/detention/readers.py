@@ -112,7 +112,7 @@ def read_rows(rows: Iterator[list[object]], file: str, sheet: str, start_row: in
             kept = chunk if len(numbers) == len(chunk) else [chunk[n - next_row] for n in numbers]
             frames.append(_chunk_frame(kept, names, numbers, file, sheet))
         next_row += len(chunk)
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else (frames[0] if frames else None)
+    frame = stack(frames)
     return frame, SheetRead(file, sheet, header_row, 0 if frame is None else len(frame), unknown)
 
 
@@ -158,16 +158,22 @@ def read_workbook_stints(path: Path) -> tuple[pd.DataFrame | None, list[SheetRea
 
 
 def stack(frames: list[pd.DataFrame]) -> pd.DataFrame | None:
-    """Tables one under the other; the provenance categoricals get one shared set of categories."""
+    """Tables one under the other; categorical columns (provenance, few-valued text) get one shared set
+    of categories."""
     if len(frames) <= 1:
         return frames[0] if frames else None
-    for name in ("source_file", "source_sheet"):
-        if all(isinstance(f[name].dtype, pd.CategoricalDtype) for f in frames):
+    for name in dict.fromkeys(name for frame in frames for name in frame.columns):
+        categorical = [isinstance(f[name].dtype, pd.CategoricalDtype) for f in frames if name in f]
+        if all(categorical) and len(categorical) == len(frames):
             union = union_categoricals([f[name] for f in frames], sort_categories=True)
             start = 0
             for frame in frames:
                 frame[name] = pd.Categorical.from_codes(union.codes[start:start + len(frame)], categories=union.categories)
                 start += len(frame)
+        elif any(categorical):  # text that was categorical in some chunks only: plain text everywhere
+            for frame in frames:
+                if name in frame and isinstance(frame[name].dtype, pd.CategoricalDtype):
+                    frame[name] = frame[name].astype(frame[name].cat.categories.dtype)
     return pd.concat(frames, ignore_index=True)
 
 

@@ -56,17 +56,36 @@ def criminality_groups(book_in_criminality: pd.Series | None, charge_code: pd.Se
     return out
 
 
+def _distinct_rows(columns: list[pd.Series]) -> tuple[list[pd.Series], np.ndarray]:
+    """The distinct combinations of the columns' values (short series) and which one each row holds:
+    statuses and charge codes repeat a lot, so the text recoding runs on a few thousand values."""
+    n = len(columns[0])
+    key = np.zeros(n, dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        key = key * (len(uniques) + 1) + (codes.astype(np.int64) + 1)  # 0 = missing
+    _, first_row, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return [column.iloc[first_row].reset_index(drop=True) for column in columns], inverse.ravel()
+
+
 def stay_recodes(rows: pd.DataFrame, first: np.ndarray, last: np.ndarray) -> dict[str, pd.Series]:
     """Extra stay columns: case status from the stay's last stint, criminality from its first."""
-    out: dict[str, pd.Series] = {}
+    picked: dict[str, pd.Series] = {}
     if "case_status" in rows:
-        status = rows["case_status"].take(last).reset_index(drop=True)
-        out["case_status"] = status.astype("string")
-        out["case_status_group"] = case_status_group(status)
-    criminality = rows["book_in_criminality"].take(first).reset_index(drop=True) if "book_in_criminality" in rows else None
-    code = rows["msc_charge_code"].take(first).reset_index(drop=True) if "msc_charge_code" in rows else None
-    if criminality is not None:
-        out["book_in_criminality"] = criminality.astype("string")
-    if criminality is not None or code is not None:
-        out.update(criminality_groups(criminality, code))
-    return out
+        picked["case_status"] = rows["case_status"].take(last).reset_index(drop=True)
+    for name in ("book_in_criminality", "msc_charge_code"):
+        if name in rows:
+            picked[name] = rows[name].take(first).reset_index(drop=True)
+    if not picked:
+        return {}
+    distinct, inverse = _distinct_rows(list(picked.values()))
+    values = dict(zip(picked, distinct))
+    out: dict[str, pd.Series] = {}
+    if "case_status" in values:
+        out["case_status"] = values["case_status"].astype("string")
+        out["case_status_group"] = case_status_group(values["case_status"])
+    if "book_in_criminality" in values:
+        out["book_in_criminality"] = values["book_in_criminality"].astype("string")
+    if "book_in_criminality" in values or "msc_charge_code" in values:
+        out.update(criminality_groups(values.get("book_in_criminality"), values.get("msc_charge_code")))
+    return {name: pd.Series(column.array.take(inverse)) for name, column in out.items()}

@@ -19,6 +19,8 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ice_tracker.detention.columns import PROVENANCE, columns_of_kind
 
@@ -77,6 +79,10 @@ def sort_codes(values: pd.Series) -> np.ndarray:
         return out
     if pd.api.types.is_integer_dtype(values) and not values.hasnans:
         return values.to_numpy(dtype=np.int64)
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.categories.is_monotonic_increasing:
+        codes = values.cat.codes.to_numpy().astype(np.int64)  # sorted categories: the codes sort already
+        codes[codes < 0] = len(values.cat.categories)
+        return codes
     codes, _ = pd.factorize(values, sort=True, use_na_sentinel=True)
     codes = codes.astype(np.int64)
     codes[codes < 0] = codes.max(initial=-1) + 1
@@ -136,6 +142,33 @@ def _flag_same_day(codes: dict[str, np.ndarray], eligible: np.ndarray) -> np.nda
     last_of_group[:-1] = ~same_next
     flags[rows[order][~last_of_group]] = True
     return flags
+
+
+def person_codes(ids: pd.Series) -> np.ndarray:
+    """int64 code per row, equal for equal identifiers; a row without one is its own person.
+
+    On a table sorted by identifier (missing last), as `build_stints` leaves it, the codes come from
+    comparing neighbours (no hashing of 2.5 M long strings); otherwise from a factorize."""
+    n = len(ids)
+    text = pa.array(ids.array) if isinstance(ids.dtype, pd.StringDtype) and ids.dtype.storage == "pyarrow" else None
+    if text is not None and n > 1:
+        if isinstance(text, pa.ChunkedArray):
+            text = text.combine_chunks()
+        present = n - text.null_count
+        head, before, after = text.slice(0, present), text.slice(0, max(present - 1, 0)), text.slice(1, max(present - 1, 0))
+        if present > 1 and head.null_count == 0 and pc.all(pc.greater_equal(after, before)).as_py() is not False:
+            changed = pc.not_equal(after, before).to_numpy(zero_copy_only=False)
+            codes = np.empty(n, dtype=np.int64)
+            codes[0] = 0
+            np.cumsum(changed, out=codes[1:present])
+            codes[present:] = codes[present - 1] + 1 + np.arange(n - present)
+            return codes
+    codes, _ = pd.factorize(ids, use_na_sentinel=True)
+    codes = codes.astype(np.int64)
+    missing = codes < 0
+    if missing.any():
+        codes[missing] = codes.max(initial=-1) + 1 + np.arange(int(missing.sum()))
+    return codes
 
 
 def end_of_extract_day(extract_date: date) -> date:
