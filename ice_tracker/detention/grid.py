@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ice_tracker.detention.population import GENDER_CODES, DailyPopulation, daily_population
+from ice_tracker.detention.stints import person_codes
 
 # Days before the release's book-out cutoff are under-counts; keep at most this many of them.
 DAYS_BEFORE_CUTOFF = 365
@@ -35,12 +36,7 @@ def population_from_stints(stints: pd.DataFrame, start: date, end: date) -> Dail
     """Daily population for the countable stints (book-in, effective book-out, facility, person)."""
     n_days = (end - start).days + 1
     origin = np.datetime64(start, "D").astype(np.int64)
-    ids = stints["unique_identifier"]
-    person, _ = pd.factorize(ids, use_na_sentinel=True)
-    person = person.astype(np.int64)
-    missing = person < 0
-    if missing.any():  # no identifier: each row is its own person (cannot be de-duplicated)
-        person[missing] = person.max(initial=-1) + 1 + np.arange(int(missing.sum()))
+    person = person_codes(stints["unique_identifier"])  # no identifier: each row is its own person
     facility, codes = pd.factorize(stints["detention_facility_code"], sort=True, use_na_sentinel=True)
     labels, values = pd.factorize(stints["gender"], use_na_sentinel=True)  # few distinct values
     lookup = np.array([GENDER_CODES.get(str(v).strip().lower(), 0) for v in values] + [0], dtype=np.int8)

@@ -42,7 +42,10 @@ class DailyPopulation:
 def _sort_order(group: np.ndarray, start: np.ndarray, span: int) -> np.ndarray:
     """Order by (group, start): one int64 key when it fits, else a lexsort."""
     if group.size and int(group.max()) < (np.iinfo(np.int64).max // (span + 1)) - 1:
-        return np.argsort(group * (span + 1) + start)  # ties are interchangeable: no need for stable
+        key = group * (span + 1) + start
+        if (key[1:] >= key[:-1]).all():  # stints sorted by person and book-in come in order already
+            return np.arange(key.size)
+        return np.argsort(key)  # ties are interchangeable: no need for stable
     return np.lexsort((start, group))
 
 

@@ -140,20 +140,31 @@ def read_facility_reference(path: Path) -> tuple[pd.DataFrame, dict[str, object]
     return ref, report
 
 
+def _sorted_factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes and distinct values in text order (a categorical's own codes when its categories are sorted)."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and not values.cat.categories.is_monotonic_increasing:
+        values = values.astype(values.cat.categories.dtype)
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), pd.Index(np.asarray(uniques, dtype=object))
+
+
 def facility_list(stints: pd.DataFrame, reference: pd.DataFrame | None, last_day: date) -> pd.DataFrame:
     """Every facility code seen: latest name (by book-in), city/state from the reference, first/last day."""
     columns = ["detention_facility_code", "detention_facility", "book_in_date_time", "book_out_effective"]
     coded = stints["detention_facility_code"].notna().to_numpy()
     rows = stints[columns] if coded.all() else stints.loc[coded, columns]
-    fac, codes = pd.factorize(rows["detention_facility_code"].astype("string"), sort=True)
+    fac, codes = _sorted_factorize(rows["detention_facility_code"])
     book_in = rows["book_in_date_time"].to_numpy(dtype="datetime64[s]").astype(np.int64)
     named = rows["detention_facility"].notna().to_numpy()
-    # latest name by book-in (ties: the alphabetically last), from one integer sort
-    name_codes, names = pd.factorize(rows["detention_facility"], sort=True)
-    order = np.lexsort((name_codes, book_in, fac))
-    order = order[named[order]]
-    last = np.append(fac[order][1:] != fac[order][:-1], True) if order.size else np.zeros(0, dtype=bool)
-    latest_name = pd.Series(np.asarray(names, dtype=object)[name_codes[order[last]]], index=np.asarray(codes, dtype=object)[fac[order[last]]])
+    # latest name by book-in (ties: the alphabetically last): two scatter-max passes, no sort
+    name_codes, names = _sorted_factorize(rows["detention_facility"])
+    latest_in = np.full(len(codes), np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(latest_in, fac[named], book_in[named])
+    candidate = named & (book_in == latest_in[fac])
+    latest = np.full(len(codes), -1, dtype=np.int64)
+    np.maximum.at(latest, fac[candidate], name_codes[candidate])
+    has_name = latest >= 0
+    latest_name = pd.Series(np.asarray(names, dtype=object)[latest[has_name]], index=np.asarray(codes, dtype=object)[has_name])
     never = np.iinfo(np.int64).max
     first_in = np.full(len(codes), never, dtype=np.int64)
     np.minimum.at(first_in, fac, np.where(book_in == np.iinfo(np.int64).min, never, book_in))
