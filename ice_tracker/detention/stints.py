@@ -14,6 +14,7 @@ who are still detained are kept (DOMAIN.md §5).
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 CORE_DATETIMES = ("stay_book_in_date_time", "book_in_date_time", "book_out_date_time", "stay_book_out_date_time")
 CORE_TEXT = ("unique_identifier", "detention_facility_code", "detention_facility", "gender")
 BOND_COLUMNS = ("initial_bond_set_date", "bond_posted_date", "initial_bond_set_amount", "bond_posted_amount")
+MISSING_LAST = np.iinfo(np.int64).max  # sort code of a missing date-time
 SORT_KEYS = ("unique_identifier", "stay_book_in_date_time", "book_in_date_time", "detention_facility_code", "source_file", "source_sheet", "source_row")
 
 
@@ -87,6 +89,50 @@ def sort_codes(values: pd.Series) -> np.ndarray:
     codes = codes.astype(np.int64)
     codes[codes < 0] = codes.max(initial=-1) + 1
     return codes
+
+
+def _packed(keys: list[np.ndarray]) -> list[np.ndarray]:
+    """The same lexicographic order in fewer int64 keys: constant keys dropped, neighbours packed into
+    one integer while their value ranges multiply to less than 2**63 (codes, days and seconds are small)."""
+    packed: list[np.ndarray] = []
+    current, room = None, 1
+    for key in keys:
+        low, high = int(key.min()), int(key.max())
+        if high == MISSING_LAST and low < high:  # missing (sort_codes' sentinel): just above the largest value
+            missing = key == MISSING_LAST
+            high = int(key[~missing].max()) + 1
+            key = np.where(missing, high, key)
+        width = high - low + 1
+        if width == 1:
+            continue
+        if current is not None and room * width < 2**63:
+            current, room = current * width + (key - low), room * width
+        else:
+            if current is not None:
+                packed.append(current)
+            current, room = key - low, width
+    return packed + ([current] if current is not None else [])
+
+
+def lexicographic_order(keys: list[np.ndarray]) -> np.ndarray:
+    """Stable order by keys[0], then keys[1], … (like np.lexsort of the reversed list), on fewer keys.
+
+    A trailing run of keys that the rows already follow (file, sheet, row number of a single table)
+    cannot change a stable sort's result and is left out."""
+    n = keys[0].size if keys else 0
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    for cut in range(1, len(keys)):  # drop the longest ordered suffix
+        tail = _packed(keys[cut:])
+        if len(tail) <= 1 and (not tail or bool((tail[0][1:] >= tail[0][:-1]).all())):
+            keys = keys[:cut]
+            break
+    packed = _packed(keys)
+    if not packed:
+        return np.arange(n)
+    if len(packed) == 1:
+        return np.argsort(packed[0], kind="stable")
+    return np.lexsort(packed[::-1])
 
 
 def _same_as_neighbour(*keys: np.ndarray) -> np.ndarray:
@@ -176,6 +222,27 @@ def end_of_extract_day(extract_date: date) -> date:
     return extract_date + timedelta(days=1)
 
 
+def _reordered(frame: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:
+    """Rows in `order`, column by column on two threads (numpy and Arrow takes release the GIL); each
+    original is dropped as soon as its copy exists, so the peak is one table plus two columns, not two
+    tables (the caller's frame is emptied: it is consumed)."""
+    names = list(frame.columns)
+    if np.array_equal(order, np.arange(len(frame))):
+        return frame.reset_index(drop=True)
+
+    def move(name: str) -> pd.Series:
+        column = frame[name]
+        values = column.array.take(order)  # no index checks or reindexing: order is a permutation
+        return pd.Series(values, name=name)
+
+    out: dict[str, pd.Series] = {}
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="detention-take") as pool:
+        for name, column in zip(names, pool.map(move, names)):
+            out[name] = column
+            del frame[name]
+    return pd.DataFrame(out)
+
+
 def build_stints(frame: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame, StintCounts]:
     """Sorted stint table with duplicate flags and an effective book-out for every stint.
 
@@ -183,10 +250,8 @@ def build_stints(frame: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame,
     frame = _ensure_columns(frame)
     # one sort, on integer codes, then one reordering of the whole table
     keys = {name: sort_codes(frame[name]) for name in SORT_KEYS}
-    order = np.lexsort([keys[name] for name in reversed(SORT_KEYS)])
-    # reordered column by column, each original dropped as soon as its copy exists: the peak is one
-    # table plus one column, not two tables (the caller's frame is emptied: it is consumed)
-    frame = pd.DataFrame({name: frame.pop(name).take(order).reset_index(drop=True) for name in list(frame.columns)})
+    order = lexicographic_order([keys[name] for name in SORT_KEYS])
+    frame = _reordered(frame, order)
     codes = {"id": keys["unique_identifier"][order], "stay": keys["stay_book_in_date_time"][order],
              "bi": keys["book_in_date_time"][order], "fac": keys["detention_facility_code"][order]}
     del keys
