@@ -92,8 +92,7 @@ def clean_datetime(values: pd.Series) -> pd.Series:
         if kind in ("datetime", "datetime64", "date", "empty"):  # calamine date cells: the fast path
             parsed = pd.to_datetime(obj, errors="coerce")
             out = parsed.astype("datetime64[s]")
-            years = out.dt.year
-            return out.mask((years < MIN_YEAR) | (years > MAX_YEAR))
+            return _in_year_range(out)
         is_number = obj.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
         if kind == "string":  # text files: ISO text parses in C; serials written as text become numbers
             as_number = pd.to_numeric(obj, errors="coerce")
@@ -107,8 +106,14 @@ def clean_datetime(values: pd.Series) -> pd.Series:
             seconds = np.where(ok, np.round(serial * 86400.0), 0).astype("int64")
             stamps = EXCEL_EPOCH + seconds.astype("timedelta64[s]")
             out = out.mask(ok & is_number.to_numpy(), pd.Series(stamps, index=out.index))
-    years = out.dt.year
-    return out.mask((years < MIN_YEAR) | (years > MAX_YEAR))
+    return _in_year_range(out)
+
+
+def _in_year_range(out: pd.Series) -> pd.Series:
+    """Date-times outside MIN_YEAR..MAX_YEAR → NaT (two integer comparisons, no calendar fields)."""
+    values = out.to_numpy(dtype="datetime64[s]")
+    bad = (values < np.datetime64(f"{MIN_YEAR}-01-01", "s")) | (values >= np.datetime64(f"{MAX_YEAR + 1}-01-01", "s"))
+    return out.mask(bad) if bad.any() else out
 
 
 def clean_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -141,12 +141,13 @@ def run_detention(inputs: list[Path], out_dir: Path, extract_date: date | None =
 
     stints, stint_counts = build_stints(raw, extract)
     del raw
-    # the big parquet files are encoded on a second thread (Arrow releases the GIL) while counting goes on
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="detention-writer") as writer:
-        pending = [writer.submit(write_parquet, out_dir / "stints.parquet", stints)]
+    # the big parquet files are encoded on their own threads (Arrow releases the GIL) while counting goes on
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="detention-writer") as writer:
+        pending = [writer.submit(write_parquet, out_dir / "stints.parquet", stints,
+                                 distinct_columns=("unique_identifier", "source_row"))]
         usable = countable(stints)
         stays, stay_counts = build_stays(usable, extract)
-        pending.append(writer.submit(write_parquet, out_dir / "stays.parquet", stays))
+        pending.append(writer.submit(write_parquet, out_dir / "stays.parquet", stays, distinct_columns=("unique_identifier",)))
 
         closed = usable["book_out_date_time"].dropna()
         cutoff = closed.min().date() if len(closed) else None
