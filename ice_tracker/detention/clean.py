@@ -32,6 +32,10 @@ def _arrow_strings(values: pd.Series) -> pa.Array:
 
 def clean_text(values: pd.Series) -> pd.Series:
     """Strip, blank → missing, redaction → missing; Arrow-backed strings (kernels run in C++)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):  # read as a dictionary: clean the categories only
+        categories = pa.array(values.cat.categories.astype(TEXT).array)
+        codes = values.cat.codes.to_numpy()
+        return _categorical(_clean_strings(categories), pa.array(codes, mask=codes < 0), values.index)
     arr = _arrow_strings(values)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
