@@ -136,4 +136,4 @@ def clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
             cleaned[name] = column
         else:
             cleaned[name] = clean_text(column)
-    return pd.DataFrame(cleaned, index=frame.index)
+    return pd.DataFrame(cleaned, index=frame.index, copy=False)  # no consolidation copy

@@ -16,14 +16,25 @@ ROW_GROUP = 1 << 20
 
 
 def _arrow_chunk(frame: pd.DataFrame, schema: pa.Schema | None, date_columns: tuple[str, ...]) -> pa.Table:
+    """Arrow table of a frame slice; categoricals stay dictionary arrays (no string per row)."""
     table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
     for name in date_columns:
         index = table.schema.get_field_index(name)
         table = table.set_column(index, name, table.column(index).cast(pa.timestamp("s")).cast(pa.date32()))
-    for index, field in enumerate(table.schema):  # categoricals are stored as plain strings
-        if pa.types.is_dictionary(field.type):
-            table = table.set_column(index, field.name, table.column(index).cast(field.type.value_type))
     return table.replace_schema_metadata(None)  # pandas metadata records library versions
+
+
+def _plain_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema with dictionary columns as their value type (categoricals are stored as plain text)."""
+    return pa.schema([pa.field(f.name, f.type.value_type, f.nullable) if pa.types.is_dictionary(f.type) else f
+                      for f in schema])
+
+
+def _stored_arrow_schema(schema: pa.Schema) -> bytes:
+    """The ARROW:schema entry a Parquet file of `schema` carries (what readers restore the types from)."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(schema.empty_table(), sink)
+    return pq.ParquetFile(pa.BufferReader(sink.getvalue())).metadata.metadata[b"ARROW:schema"]
 
 
 def write_parquet(path: Path, frame: pd.DataFrame, date_columns: tuple[str, ...] = (),
@@ -31,10 +42,12 @@ def write_parquet(path: Path, frame: pd.DataFrame, date_columns: tuple[str, ...]
     """Parquet bytes depend only on the frame (no timestamps), written atomically.
 
     Converted to Arrow one row group at a time, so writing a 2.5 M-row table needs a row group's worth
-    of extra memory, not a second copy of the table. `date_columns` are stored as calendar dates
-    (date32), as in DDP's facility-day file. `distinct_columns` hold (nearly) one value per row
-    (identifiers, row numbers): they skip the dictionary attempt, and integers among them are
-    delta-encoded (smaller and faster; the values read back the same). zstd compression.
+    of extra memory, not a second copy of the table. Categorical columns go in as dictionary arrays
+    (their codes become the Parquet dictionary indices: no string per row, no re-hashing) while the
+    file declares them as plain text, so every reader sees text columns with the same values.
+    `date_columns` are stored as calendar dates (date32), as in DDP's facility-day file.
+    `distinct_columns` hold (nearly) one value per row (identifiers, row numbers): they skip the
+    dictionary attempt, and integers among them are delta-encoded. zstd compression.
     """
     schema = pa.Schema.from_pandas(frame, preserve_index=False) if len(frame) > ROW_GROUP else None
     sink = pa.BufferOutputStream()
@@ -45,8 +58,11 @@ def write_parquet(path: Path, frame: pd.DataFrame, date_columns: tuple[str, ...]
             plain = [name for name in distinct_columns if name in table.column_names]
             delta = {name: "DELTA_BINARY_PACKED" for name in plain if pa.types.is_integer(table.schema.field(name).type)}
             dictionary = [name for name in table.column_names if name not in plain] if plain else True
+            declared = _plain_schema(table.schema)
             writer = pq.ParquetWriter(sink, table.schema, compression="zstd", use_dictionary=dictionary,
-                                      column_encoding=delta or None)
+                                      column_encoding=delta or None, store_schema=declared.equals(table.schema))
+            if not declared.equals(table.schema):
+                writer.add_key_value_metadata({b"ARROW:schema": _stored_arrow_schema(declared)})
         writer.write_table(table, row_group_size=ROW_GROUP)
     writer.close()
     return atomic_write_bytes(path, sink.getvalue().to_pybytes())

@@ -240,7 +240,7 @@ def _reordered(frame: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:
         for name, column in zip(names, pool.map(move, names)):
             out[name] = column
             del frame[name]
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)  # no consolidation copy of same-typed columns
 
 
 def build_stints(frame: pd.DataFrame, extract_date: date) -> tuple[pd.DataFrame, StintCounts]:
