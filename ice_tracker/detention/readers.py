@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from openpyxl import load_workbook
 from pandas.api.types import union_categoricals
 from python_calamine import CalamineWorkbook
 
@@ -125,6 +124,7 @@ def _read_sheet(workbook: CalamineWorkbook, name: str, file: str) -> tuple[pd.Da
 def _streamed_sheets(path: Path) -> tuple[list[str], Callable[[str], tuple[pd.DataFrame | None, SheetRead]]]:
     """openpyxl read-only: rows come off the zip stream one at a time, so memory stays bounded by the
     typed chunks whatever the workbook size (calamine holds a whole sheet, ~30× the file size)."""
+    from openpyxl import load_workbook  # imported here: it costs 0.2 s at start-up and only big workbooks need it
     workbook = load_workbook(path, read_only=True, data_only=True)
     return workbook.sheetnames, lambda name: read_rows(workbook[name].iter_rows(values_only=True), path.name, name)
 

@@ -107,10 +107,10 @@ def _packed(keys: list[np.ndarray]) -> list[np.ndarray]:
             continue
         if current is not None and room * width < 2**63:
             current, room = current * width + (key - low), room * width
-        else:
-            if current is not None:
-                packed.append(current)
-            current, room = key - low, width
+            continue
+        if current is not None:
+            packed.append(current)
+        current, room = (key - low, width) if width < 2**63 else (key, 2**63)  # too wide to shift or pack
     return packed + ([current] if current is not None else [])
 
 
