@@ -174,6 +174,17 @@ def part_job(n: int) -> None:
         print(f"[job] output sizes (MB): " + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in sorted(sizes.items())))
 
 
+WHY_FASTER = (
+    "DuckDB is a general SQL engine on every core: it reads every column, merges each person's intervals "
+    "per facility with window functions (a sort inside every partition), joins a facility x day calendar "
+    "and runs a cumulative window over it, and writes only the facility-day table. `detention` does one "
+    "sort of the stints on packed integer keys, then merged intervals and one difference array per "
+    "facility (O(n log n) in stints, independent of the number of days); text stays dictionary codes from "
+    "the parquet read to the parquet write, and the 2.5 M-row stint and stay tables are encoded on writer "
+    "threads while the counting runs. It also types every column and writes every output; its start-up "
+    "(importing pandas) is the larger fixed cost, so DuckDB wins on small samples.")
+
+
 def _contender(kind: str, source: Path, extract: str, out: Path) -> dict[str, float]:
     """Run one contender in a fresh process; its wall time and peak RSS (VmHWM) as measured inside."""
     code = (f"import sys, time, json; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'bench')!r}]\n"
@@ -248,8 +259,11 @@ def part_release(n_facilities: int | None, workbook_rows: int) -> None:
                   f"cells equal to DDP: {cells - wrong:,}/{cells:,}")
         ratio = results["ours"]["seconds"] / results["duckdb"]["seconds"]
         memory = results["ours"]["peak_mb"] / results["duckdb"]["peak_mb"]
-        print(f"[release] ours / DuckDB: time {ratio:.2f}x, memory {memory:.2f}x; target <= 1.00x both: "
-              f"{'MET' if ratio <= 1 and memory <= 1 else 'NOT MET'}")
+        cpu = results["ours"]["cpu_seconds"] / results["duckdb"]["cpu_seconds"]
+        scope_note = "" if not n_facilities else " (a sample: start-up, mostly importing pandas, weighs on ours; the target is for the whole file)"
+        print(f"[release] ours / DuckDB: time {ratio:.2f}x, CPU {cpu:.2f}x, memory {memory:.2f}x; target <= 1.00x time and memory: "
+              f"{'MET' if ratio <= 1 and memory <= 1 else 'NOT MET'}{scope_note}")
+        print(f"[release] faster here: {'the `detention` command' if ratio < 1 else 'DuckDB'}. Why: {WHY_FASTER}")
 
         if not workbook_rows:
             return
