@@ -90,13 +90,52 @@ def run_daily(data_dir: Path, cache_dir: Path, ice: IceSite, ddp: DdpSite, extra
         "exit": code, "wall": wall, "peak_mb": usage.ru_maxrss / 1024,
         "downloaded": scrape.get("http", {}).get("bytes_downloaded", 0), "growth": folder_bytes(data_dir) - before,
         "moa": moa, "message": last.get("commit_message", ""), "log": "".join(stderr_tail),
+        "steps": step_costs(last),
     }
+
+
+STEP_ORDER = ["287g", "releases", "history", "matching", "moa", "publish", "commit"]
+
+
+def step_costs(last: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per step of the job: wall seconds and peak memory so far, from last_run.json's timings; the
+    derivations apart ('commit': the derive step's remainder, moving the staged outputs into place)."""
+    top = last.get("timings", {})
+    derive = last["steps"].get("derive", {})
+    inner = derive.get("timings", {}) if isinstance(derive, dict) else {}
+    costs = {name: top[name] for name in ("287g", "releases") if name in top}
+    costs.update({name: inner[name] for name in ("history", "matching", "moa", "publish") if name in inner})
+    if "derive" in top:
+        costs["commit"] = {"seconds": round(top["derive"]["seconds"] - sum(v["seconds"] for v in inner.values()), 2),
+                           "peak_rss_mb": top["derive"]["peak_rss_mb"]}
+    for name, fetch in (("287g", last["steps"].get("287g", {})), ("releases", last["steps"].get("releases", {}))):
+        if name in costs:
+            costs[name]["bytes"] = fetch.get("http", {}).get("bytes_downloaded", 0)
+    return costs
+
+
+def non_moa_seconds(result: dict[str, Any]) -> float:
+    return sum(v["seconds"] for k, v in result["steps"].items() if k != "moa")
+
+
+def verdict(value: float, target: float) -> str:
+    return "MET" if value <= target else "NOT MET"
+
+
+def print_steps(result: dict[str, Any]) -> None:
+    """One line per step: wall time, peak memory so far, bytes downloaded."""
+    for name in STEP_ORDER:
+        cost = result["steps"].get(name)
+        if cost:
+            fetched = f"  downloaded {cost['bytes'] / 1e6:8.1f} MB" if "bytes" in cost else ""
+            print(f"    {name:<10} {cost['seconds']:8.1f} s   peak so far {cost['peak_rss_mb']:7.0f} MB{fetched}")
+    print(f"    {'not moa':<10} {non_moa_seconds(result):8.1f} s   (every step but the agreement reader)")
 
 
 def describe(name: str, result: dict[str, Any], target: float | None = None) -> str:
     moa = result["moa"]
     backlog = moa.get("backlog", {})
-    goal = f"(target <= {target:.0f} s)" if target else ""
+    goal = f"(<= {target:.0f} s {verdict(result['wall'], target)})" if target else ""
     return (f"{name:<22} {result['wall']:8.1f} s {goal:<20} peak {result['peak_mb']:7.0f} MB  "
             f"downloaded {result['downloaded'] / 1e6:8.1f} MB  archive +{result['growth'] / 1e6:8.1f} MB  "
             f"moa read {moa.get('read', '?')}/{moa.get('pdfs', '?')} in {moa.get('seconds', '?')} s, "
@@ -110,6 +149,90 @@ def ddp_release(site: DdpSite) -> None:
     site.add_processed("Detention stints", "detention-stints-latest.parquet", stints_parquet())
 
 
+def fill_moa_backlog(data_dir: Path, replica: Replica) -> int:
+    """Stand in for the agreement reader's unfinished backlog so the daily runs after it can be timed.
+
+    Every archived PDF not yet in data/moa_metadata.csv gets the row and text of a PDF already read
+    from the same fixture (replica PDFs differ from their fixture only after its end), and rows
+    still waiting for full-text OCR are marked done. Used only when the real backlog cannot finish
+    within the bench's runs; the bench says so. Returns the rows filled in."""
+    from ice_tracker.fileio import read_dict_csv, write_dict_csv
+    from ice_tracker.moa.table import COLUMNS, METADATA, TEXT_DIR, scan_archive
+
+    meta = data_dir / METADATA
+    rows = {row["sha256"]: row for row in read_dict_csv(meta)}
+    donors: dict[int | None, dict[str, str]] = {}
+    for row in rows.values():
+        if row.get("status") == "ok":
+            donors.setdefault(replica.pdfs.get(row["paths"].split(";")[0].rsplit("/", 1)[-1]), row)
+    fallback = next(iter(donors.values()))
+    filled = 0
+    for sha, item in scan_archive(data_dir).items():
+        if sha in rows:
+            continue
+        donor = donors.get(replica.pdfs.get(item.paths[0].rsplit("/", 1)[-1]), fallback)
+        rows[sha] = {**donor, "sha256": sha}
+        (data_dir / TEXT_DIR / f"{sha}.txt").write_bytes((data_dir / TEXT_DIR / f"{donor['sha256']}.txt").read_bytes())
+        filled += 1
+    for row in rows.values():
+        if row.get("ocr") == "pending":
+            row["ocr"] = "used"
+    write_dict_csv(meta, COLUMNS, [rows[sha] for sha in sorted(rows)])
+    return filled
+
+
+def backlog_runs(args: argparse.Namespace, run: Any, first: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
+    """The budgeted runs after the first, until the backlog is done or `--max-runs` is reached."""
+    runs = [first]
+    for number in range(2, args.max_runs + 1):
+        if not runs[-1]["moa"].get("stopped_by_budget"):
+            break
+        again = run()
+        runs.append(again)
+        print(describe(f"backlog run {number}", again))
+        if again["moa"].get("read") == runs[-2]["moa"].get("read") and again["moa"].get("backlog") == runs[-2]["moa"].get("backlog"):
+            print("no progress: the budget ends before a worker finishes its first PDF on this machine "
+                  "(raise --moa-budget)")
+            break
+    return runs, not runs[-1]["moa"].get("stopped_by_budget")
+
+
+def first_run_figures(args: argparse.Namespace, runs: list[dict[str, Any]], complete: bool) -> dict[str, float]:
+    """Time to every PDF's metadata (measured, or projected from the measured MOA rate) and the rest."""
+    first = runs[0]
+    figures = {"first_not_moa": non_moa_seconds(first)}
+    metadata_runs = [r for r in runs if r["moa"].get("processed")]
+    processed = sum(r["moa"].get("processed", 0) for r in runs)
+    moa_seconds = sum(float(r["moa"].get("seconds", 0)) for r in runs)
+    total = int(first["moa"].get("pdfs", 0))
+    left = runs[-1]["moa"].get("backlog", {})
+    print(f"\nfirst run, every step but the agreement reader: {figures['first_not_moa']:.1f} s "
+          f"(the 30-min first-run budget holds these plus the reader's metadata pass)")
+    if complete:
+        until = 0.0
+        for result in runs:
+            until += result["wall"]
+            if result["moa"].get("backlog", {}).get("metadata", 1) == 0:
+                break
+        figures["first"] = until
+        figures["complete"] = sum(r["wall"] for r in runs)
+        print(f"until every PDF's metadata is read: {until:.1f} s in {len(runs)} run(s), measured "
+              f"(target <= {TARGETS['first'] / 60:.0f} min: {verdict(until, TARGETS['first'])})")
+        print(f"until the whole backlog (full text too) is done: {figures['complete']:.1f} s, measured")
+        return figures
+    rate = processed / moa_seconds if moa_seconds else 0.0
+    projected = figures["first_not_moa"] + (total / rate if rate else float("inf"))
+    figures["first"] = projected
+    figures["first_projected"] = 1
+    print(f"agreement reader: {processed:,} PDFs read in {moa_seconds:.0f} s of {len(metadata_runs)} budgeted run(s) "
+          f"({rate:.3f} PDFs/s); left {left.get('metadata', '?')} metadata + {left.get('full_text', '?')} full text")
+    print(f"until every PDF's metadata is read: PROJECTED {projected / 60:.0f} min at that rate "
+          f"(= not-moa steps + {total:,} PDFs / rate; {projected / (args.moa_budget * 60):.1f} runs of the "
+          f"{args.moa_budget:g}-min budget); target <= {TARGETS['first'] / 60:.0f} min: "
+          f"{verdict(projected, TARGETS['first'])} (projected, not run to the end)")
+    return figures
+
+
 def end_to_end(args: argparse.Namespace, work: Path) -> dict[str, float]:
     replica = Replica.build(args.fixtures, args.agreements, pending=max(10, args.agreements // 20),
                             only=None if args.full else QUICK)
@@ -118,45 +241,41 @@ def end_to_end(args: argparse.Namespace, work: Path) -> dict[str, float]:
     if csllea.is_file():  # the matching's reference file, as a repository checkout has it (never downloaded here)
         (data_dir / "reference" / "csllea").mkdir(parents=True)
         shutil.copy(csllea, data_dir / "reference" / "csllea")
-    figures: dict[str, float] = {}
     budget = ["--moa-budget", f"{args.moa_budget:g}"]
     with IceSite(args.fixtures) as ice, DdpSite() as ddp:
         ddp_release(ddp)
         ice.serve_replica(replica, FIRST_DAY)
         print(f"replica: {len(replica.rows)} participating agreements, {len(replica.pending)} pending, "
-              f"{len(replica.pdfs)} distinct PDFs (from {len(replica.fixtures)} fixtures); MOA budget {args.moa_budget:g} min/run\n")
-        first = run_daily(data_dir, cache_dir, ice, ddp, budget)
+              f"{len(replica.pdfs)} distinct PDFs (from {len(replica.fixtures)} fixtures); MOA budget {args.moa_budget:g} min/run")
+        print(f"load before the first run: {os.getloadavg()[0]:.2f} (1-min average; the machine is shared)\n")
+
+        def run() -> dict[str, Any]:
+            return run_daily(data_dir, cache_dir, ice, ddp, budget)
+
+        first = run()
         print(describe("first run", first))
+        print_steps(first)
         if first["exit"] not in (0, 1):
             print(first["log"])
-        until_metadata, runs = first["wall"], [first]
-        metadata_done = first["moa"].get("backlog", {}).get("metadata", 1) == 0
-        for number in range(2, args.max_runs + 1):
-            if not runs[-1]["moa"].get("stopped_by_budget"):
-                break
-            again = run_daily(data_dir, cache_dir, ice, ddp, budget)
-            runs.append(again)
-            print(describe(f"backlog run {number}", again))
-            if again["moa"].get("read") == runs[-2]["moa"].get("read") and again["moa"].get("backlog") == runs[-2]["moa"].get("backlog"):
-                print("no progress: the budget ends before a worker finishes its first PDF on this machine "
-                      "(raise --moa-budget)")
-                break
-            if not metadata_done:
-                until_metadata += again["wall"]
-                metadata_done = again["moa"].get("backlog", {}).get("metadata", 1) == 0
-        figures["first"] = until_metadata
-        figures["complete"] = sum(r["wall"] for r in runs)
-        print(f"\nuntil every PDF's metadata is read: {until_metadata:.1f} s in {len(runs)} run(s) "
-              f"(target <= {TARGETS['first'] / 60:.0f} min){'' if metadata_done else ' - NOT reached within --max-runs'}")
-        print(f"until the whole backlog (full text too) is done: {figures['complete']:.1f} s\n")
-        quiet = run_daily(data_dir, cache_dir, ice, ddp, budget)
-        print(describe("no-change run", quiet, TARGETS["no_change"]))
+        runs, complete = backlog_runs(args, run, first)
+        figures = first_run_figures(args, runs, complete)
+        if not complete:
+            filled = fill_moa_backlog(data_dir, replica)
+            print(f"the bench filled in the reader's backlog ({filled:,} PDFs) from rows already read, "
+                  f"so the daily runs below can be timed as they will run once it is done")
+        quiet = run()
+        print(f"\n{describe('no-change run', quiet, TARGETS['no_change'])}  load {os.getloadavg()[0]:.2f}")
+        print_steps(quiet)
         figures["no_change"] = quiet["wall"]
         replica.change(day=1, changed=args.changes)
         ice.serve_replica(replica, FIRST_DAY + dt.timedelta(days=1))
-        day = run_daily(data_dir, cache_dir, ice, ddp, budget)
-        print(describe(f"{args.changes}-change day", day, TARGETS["changes"]))
+        day = run()
+        print(f"\n{describe(f'{args.changes}-change day', day, TARGETS['changes'])}  load {os.getloadavg()[0]:.2f}")
+        print_steps(day)
         figures["changes"] = day["wall"]
+        figures["changes_not_moa"] = non_moa_seconds(day)
+        figures["changes_moa"] = day["steps"].get("moa", {}).get("seconds", 0.0)
+        figures["changes_read"] = day["moa"].get("processed", 0)
     return figures
 
 
@@ -210,13 +329,19 @@ def main() -> int:
     parser.add_argument("--agreements", type=int, default=None, help="participating agreements (short 40, full 2400)")
     parser.add_argument("--moa-budget", type=float, default=None, help="MOA minutes per run (short 1, full 45)")
     parser.add_argument("--changes", type=int, default=20, help="agreements changed on the change day")
-    parser.add_argument("--max-runs", type=int, default=30, help="give up completing the backlog after this many runs")
+    parser.add_argument("--max-runs", type=int, default=None,
+                        help="runs spent on the reader's backlog before projecting the rest from its measured rate "
+                             "(short 30, full 2)")
+    parser.add_argument("--no-reader-bench", action="store_true",
+                        help="skip the agreement reader's side-by-side figures (bench_moa covers them)")
     parser.add_argument("--scans", type=int, default=None, help="scanned PDFs timed one at a time (short 0, full 4)")
     parser.add_argument("--fixtures", type=Path, default=default_fixtures(), help="the shared fixtures folder")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # figures appear as they come
     args.agreements = args.agreements or (2400 if args.full else 40)
     args.moa_budget = args.moa_budget or (45.0 if args.full else 1.0)
+    if args.max_runs is None:
+        args.max_runs = 2 if args.full else 30
     if args.scans is None:
         args.scans = 4 if args.full else 0
     if not (args.fixtures / "ice287g" / "agreements").is_dir():
@@ -225,11 +350,18 @@ def main() -> int:
     print(f"scale bench ({'full' if args.full else 'short'}): {args.agreements} agreements, {os.cpu_count()} cores\n")
     with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
         figures = end_to_end(args, Path(tmp))
-        reader_figures(args, Path(tmp))
-    print("\nSummary beside the targets (2 cores; short mode scales the first run by agreements):")
-    print(f"  first run to every PDF's metadata  {figures['first']:8.1f} s   target <= {TARGETS['first']} s at 2,400")
-    print(f"  whole-job no-change run            {figures['no_change']:8.1f} s   target <= {TARGETS['no_change']} s")
-    print(f"  {args.changes}-change day                      {figures['changes']:8.1f} s   target <= {TARGETS['changes']} s")
+        if not args.no_reader_bench:
+            reader_figures(args, Path(tmp))
+    first_label = "PROJECTED" if figures.get("first_projected") else "measured"
+    print(f"\nSummary beside the targets ({os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} now; the machine is shared):")
+    print(f"  first run, every step but the reader  {figures['first_not_moa']:8.1f} s")
+    print(f"  first run to every PDF's metadata     {figures['first']:8.1f} s   {first_label:<9} target <= {TARGETS['first']} s "
+          f"at 2,400: {verdict(figures['first'], TARGETS['first'])}" + ("" if args.agreements >= 2400 else " (short mode: fewer agreements)"))
+    print(f"  whole-job no-change run               {figures['no_change']:8.1f} s   measured  target <= {TARGETS['no_change']} s: "
+          f"{verdict(figures['no_change'], TARGETS['no_change'])}")
+    print(f"  {args.changes}-change day                        {figures['changes']:8.1f} s   measured  target <= {TARGETS['changes']} s: "
+          f"{verdict(figures['changes'], TARGETS['changes'])} (reader {figures['changes_moa']:.1f} s for "
+          f"{figures['changes_read']} new PDFs; every other step {figures['changes_not_moa']:.1f} s)")
     return 0
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import resource
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -151,6 +152,20 @@ def make_client(ctx: RunContext, extra_urls: list[str]) -> HttpClient:
     )
 
 
+def peak_rss_mb() -> float:
+    """The largest resident size so far of this process or any finished child (workers, sandbox)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, children) / 1024, 1)  # Linux reports KiB
+
+
+def timed(function: Callable[..., dict[str, Any]], *args: Any) -> tuple[dict[str, Any], dict[str, float]]:
+    """`function(*args)` and its cost: wall seconds and the peak memory so far (for last_run.json's timings)."""
+    started = time.monotonic()
+    result = function(*args)
+    return result, {"seconds": round(time.monotonic() - started, 2), "peak_rss_mb": peak_rss_mb()}
+
+
 def _http_stats(client: HttpClient) -> dict[str, Any]:
     return {"requests": client.stats.requests, "bytes_downloaded": client.stats.bytes_downloaded,
             "not_modified": client.stats.not_modified, "seconds": round(client.stats.seconds, 3)}
@@ -249,10 +264,11 @@ def step_derive(ctx: RunContext) -> dict[str, Any]:
     still run. The step fails only when every derivation failed."""
     view = open_staging(ctx.data_dir)
     results: dict[str, Any] = {}
+    timings: dict[str, dict[str, float]] = {}
     try:
         for name, derive in DERIVATIONS.items():
             try:
-                results[name] = derive(view, ctx)
+                results[name], timings[name] = timed(derive, view, ctx)
             except Exception as exc:  # one broken derivation must not stop the others
                 results[name] = {"error": log_failure(log, f"derivation {name} failed", exc)}
                 continue
@@ -271,6 +287,7 @@ def step_derive(ctx: RunContext) -> dict[str, Any]:
     finally:
         discard_staging(ctx.data_dir)
     results["headline"] = _derive_headline(results)
+    results["timings"] = timings
     if failed:
         results["failed"] = failed
     return results
@@ -416,6 +433,7 @@ def _run_locked(args: argparse.Namespace, settings: Settings, data_dir: Path) ->
     log.info("ice-tracker %s: steps %s, data dir %s, deadline %g min", __version__, ", ".join(steps), data_dir,
              settings.deadline_minutes)
     results: dict[str, dict[str, Any]] = {}
+    timings: dict[str, dict[str, float]] = {}
     stopped: RunInterrupted | None = None
     try:
         finish_interrupted_swap(data_dir)
@@ -426,7 +444,7 @@ def _run_locked(args: argparse.Namespace, settings: Settings, data_dir: Path) ->
                 results[name] = {"error": "skipped: nothing could be fetched"}
                 continue
             try:
-                results[name] = STEPS[name](ctx)
+                results[name], timings[name] = timed(STEPS[name], ctx)
             except StepFailed as exc:
                 log.error("step %s failed: %s", name, safe_text(str(exc), limit=500))
                 results[name] = {"error": safe_text(str(exc), limit=500)}
@@ -459,6 +477,7 @@ def _run_locked(args: argparse.Namespace, settings: Settings, data_dir: Path) ->
         "deadline_reached": reason == "deadline",
         "failed": failed_parts(results),
         "steps": results,
+        "timings": timings,  # per step: wall seconds, peak memory so far (derivations: steps.derive.timings)
         "commit_message": commit_message(results, reason),
     }
     write_json(data_dir / "data" / "last_run.json", summary)
