@@ -194,6 +194,19 @@ def test_agreements_unwrapped_shared_and_pending_skipped(small_site: IceSite, tm
     assert not any("Epsilon" in r["agency"] for r in pdfs.values())  # "link pending" skipped
 
 
+def test_agreement_folders_follow_the_data_dirs_state_corrections(site: IceSite, tmp_path: Path) -> None:
+    """A state spelling only `<data-dir>/overrides/states.csv` knows names the agreement's folder."""
+    rows = simple_rows()[:1]
+    rows[0]["STATE"] = "Lone Star"
+    site.publish_workbook(roster_workbook(rows), "participatingAgencies07182025pm.xlsx")
+    (tmp_path / "overrides").mkdir(parents=True)
+    (tmp_path / "overrides" / "states.csv").write_text("raw,state,note\nLONE STAR,TEXAS,test spelling\n")
+    assert scrape(site, tmp_path) == 0
+    pdfs = [r for r in manifest_rows(tmp_path) if r["kind"] == "moa"]
+    assert [r["state"] for r in pdfs] == ["TEXAS"]
+    assert "/TEXAS/Alpha_County_Sheriff" in pdfs[0]["path"]
+
+
 def test_hostile_agency_names_stay_inside_the_archive(site: IceSite, tmp_path: Path) -> None:
     names = ["../../../../etc/cron.d/evil", "Police/Fire Department", "Nul\x00Byte Sheriff", "L" * 300]
     rows = [{"STATE": "TEXAS", "LAW ENFORCEMENT AGENCY": name, "moa_link": ICE_MOA + f"hostile{i}.pdf"}

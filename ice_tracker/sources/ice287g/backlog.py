@@ -14,6 +14,7 @@ from ice_tracker.archive import Archive
 from ice_tracker.failures import FailureLog
 from ice_tracker.sandbox import SandboxFailure, run_limited
 from ice_tracker.sources.ice287g.html_table import read_archived_roster
+from ice_tracker.config import overrides_for
 from ice_tracker.sources.ice287g.scrape import PDF_KINDS, WORKBOOK_KINDS, PdfLink, pdf_links
 from ice_tracker.xlsx import WorkbookError
 
@@ -45,7 +46,7 @@ def roster_links(archive: Archive) -> RosterLinks:
         except (OSError, WorkbookError, SandboxFailure) as exc:
             log.warning("cannot read archived roster %s: %s", entry.path, exc)
             continue
-        for link in pdf_links(table):
+        for link in pdf_links(table, overrides_for(archive.data_dir)):
             found.links.setdefault(link.key, link)
             if entry.path in newest_paths:
                 found.newest.add(link.key)

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from ice_tracker.archive import Archive, ManifestEntry, utc_iso
+from ice_tracker.config import overrides_for
 from ice_tracker.failures import FailureLog
 from ice_tracker.http import FetchError, FetchResult, HttpClient
 from ice_tracker.roster.normalise import normalise_state
@@ -108,18 +109,20 @@ def workbook_file_name(filename: str, kind: str) -> str:
     return name if name.lower().endswith((".xlsx", ".xls")) else name + ".xlsx"
 
 
-def canonical_state(raw: object) -> str:
-    """The state's full upper-case name (`UTAHJ` → UTAH), else the raw text upper-cased."""
+def canonical_state(raw: object, overrides_dir: Path | None = None) -> str:
+    """The state's full upper-case name (`UTAHJ` → UTAH), else the raw text upper-cased.
+    `overrides_dir`: the hand corrections to apply (`<data-dir>/overrides`; default: the package's)."""
     text = " ".join(str(raw or "").split()).upper()
-    fixed, _ = normalise_state(text, load_vocabulary())
+    fixed, _ = normalise_state(text, load_vocabulary(overrides_dir) if overrides_dir else load_vocabulary())
     return fixed or text
 
 
-def pdf_links(table: RosterTable) -> list[PdfLink]:
-    """MOA and ADDENDUM links of a roster, unwrapped; 'link pending' and empty cells skipped."""
+def pdf_links(table: RosterTable, overrides_dir: Path | None = None) -> list[PdfLink]:
+    """MOA and ADDENDUM links of a roster, unwrapped; 'link pending' and empty cells skipped.
+    `overrides_dir`: whose state corrections name the agreements' folders (see `canonical_state`)."""
     links = []
     for row in table.rows:
-        state = canonical_state(row.values.get("state"))
+        state = canonical_state(row.values.get("state"), overrides_dir)
         agency = " ".join(str(row.values.get("agency") or "").split())
         for kind in PDF_KINDS:
             url = row.links.get(kind, "")
@@ -308,14 +311,15 @@ class Scrape287g:
         roster are completed (fetched only if this agency does not hold that URL yet: this finishes
         a run that was interrupted or ran with --no-pdfs); past failures are retried."""
         targets: dict[tuple[str, str, str, str], tuple[PdfLink, bool]] = {}
+        overrides = overrides_for(self.archive.data_dir)
         for table in new_tables:
-            for link in pdf_links(table):
+            for link in pdf_links(table, overrides):
                 targets.setdefault(link.key, (link, True))
         for failure in self.failures.pending(PDF_KINDS):
             link = PdfLink(failure.url, failure.kind, failure.state, failure.agency)
             targets.setdefault(link.key, (link, True))
         for table in self._latest_archived_tables():
-            for link in pdf_links(table):
+            for link in pdf_links(table, overrides):
                 targets.setdefault(link.key, (link, False))
         fetches = _PdfFetches(self.client, self.archive)
         try:
