@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -93,6 +94,15 @@ def test_one_feed_per_state_each_entry_a_change_with_its_links(data_dir: Path) -
     assert links["related"].startswith("https://www.ice.gov/doclib/287gMOA/Tampa_")
     content = tampa.find(f"{ATOM}content").text
     assert "archived copy" in content and "Program model: Task Force Model" in content
+
+
+def test_dashboard_links_every_state_feed(data_dir: Path) -> None:
+    run_publish(data_dir)
+    html = (data_dir / "site" / "index.html").read_text()
+    links = re.findall(r'href="(\.\./data/feeds/[^"]+)"', html)
+    assert links == ["../data/feeds/AL.atom", "../data/feeds/FL.atom"]
+    assert all((data_dir / "site" / link).resolve().is_file() for link in links)  # resolve from site/
+    assert ">Florida (FL)</a>" in html and 'href="#feeds"' in html
 
 
 def test_site_is_offline_plotly_included_once(data_dir: Path) -> None:

@@ -27,6 +27,7 @@ from ice_tracker.publish.plots import (
     write_plots,
 )
 from ice_tracker.publish.site import build_site, write_site
+from ice_tracker.states import load_state_table
 from ice_tracker.publish.state_feeds import build_state_feeds, write_state_feeds
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,8 @@ def run_publish(data_dir: Path, roster_cache: Path | None = None) -> dict[str, A
     feed = build_feed(inputs.changes, inputs.manifest)
     if feed is not None and atomic_write_bytes(data_dir / FEED, feed):
         changed.append(FEED)
-    changed += write_state_feeds(build_state_feeds(inputs.changes, inputs.agreements, inputs.manifest), data_dir)
+    state_feeds = build_state_feeds(inputs.changes, inputs.agreements, inputs.manifest)
+    changed += write_state_feeds(state_feeds, data_dir)
 
     package, problems = build_datapackage(data_dir)
     for problem in problems:
@@ -85,7 +87,8 @@ def run_publish(data_dir: Path, roster_cache: Path | None = None) -> dict[str, A
                       (FEED, "Change feed (Atom): one entry per day on which something changed.")):
         if (data_dir / rel).is_file():
             downloads.append({"path": rel, "bytes": (data_dir / rel).stat().st_size, "description": text})
-    site_files = build_site(inputs, roster, summary, downloads)
+    names = {code: name for name, code in load_state_table().codes.items()}
+    site_files = build_site(inputs, roster, summary, downloads, {code: names.get(code, code) for code in state_feeds})
     changed += [f"site/{rel}" for rel in write_site(site_files, data_dir / "site")]
 
     headline = f"publish: {len(changed)} file(s) updated" if changed else ""

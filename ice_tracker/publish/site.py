@@ -223,7 +223,20 @@ the archived agreement PDFs and the agency's CSLLEA 2018 record. Click a column 
 }
 
 
-def render_index(data: dict[str, Any], as_of_items: list[tuple[str, str]], downloads: list[dict[str, Any]]) -> str:
+def feeds_section(state_feeds: dict[str, str]) -> str:
+    """Links to data/feeds/<ST>.atom, one per state with a feed (postal code → state name): a reporter
+    follows one state."""
+    items = "".join(f'<li><a href="../data/feeds/{html.escape(code)}.atom" type="application/atom+xml">'
+                    f'{html.escape(name.title())} ({html.escape(code)})</a></li>' for code, name in sorted(state_feeds.items()))
+    return _section("feeds", "Follow a state", "<p>One Atom feed per state: an entry for each checked change to an "
+                    "agreement there (added, removed, renamed, moved, a field changed), with links to the roster and "
+                    f'the agreement. All states at once: <a href="../data/changes.atom">changes.atom</a>.</p>'
+                    f'<ul class="feeds">{items}</ul>')
+
+
+def render_index(data: dict[str, Any], as_of_items: list[tuple[str, str]], downloads: list[dict[str, Any]],
+                 state_feeds: dict[str, str] | None = None) -> str:
+    """The page; `state_feeds`: postal code → state name of every data/feeds/<ST>.atom written."""
     sections, nav = [], []
     for key, (heading, body) in SECTIONS.items():
         if not data.get({"agreements": "roster"}.get(key, key)):
@@ -235,6 +248,9 @@ def render_index(data: dict[str, Any], as_of_items: list[tuple[str, str]], downl
                            fy_to=_select("detention-to", "To fiscal year"))
         sections.append(_section(key, heading, body))
         nav.append(f'<li><a href="#{key}">{html.escape(heading)}</a></li>')
+    if state_feeds:
+        sections.append(feeds_section(state_feeds))
+        nav.append('<li><a href="#feeds">Follow a state</a></li>')
     nav.append('<li><a href="#downloads">Downloads</a></li>')
     asof = "<dl>" + "".join(f"<dt>{html.escape(s)}</dt><dd>{html.escape(t)}</dd>" for s, t in as_of_items) + "</dl>"
     items = []
@@ -251,14 +267,14 @@ def render_index(data: dict[str, Any], as_of_items: list[tuple[str, str]], downl
 
 
 def build_site(inputs: Inputs, roster: pd.DataFrame, summary: pd.DataFrame,
-               downloads: list[dict[str, Any]]) -> dict[str, bytes]:
-    """Relative path under site/ → bytes, for every file of the dashboard."""
+               downloads: list[dict[str, Any]], state_feeds: dict[str, str] | None = None) -> dict[str, bytes]:
+    """Relative path under site/ → bytes, for every file of the dashboard (`state_feeds`: see render_index)."""
     data = {"roster": roster_data(roster), "map": map_data(summary), "detention": detention_data(inputs),
             "table": table_data(inputs)}
     data = {k: v for k, v in data.items() if v}
     script = "window.ICE_DATA = " + json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + ";\n"
     return {
-        "index.html": render_index(data, as_of(inputs, roster), downloads).encode("utf-8"),
+        "index.html": render_index(data, as_of(inputs, roster), downloads, state_feeds).encode("utf-8"),
         "data/dashboard.js": script.encode("utf-8"),
         "assets/app.js": package_text("assets", "app.js").encode("utf-8"),
         "assets/style.css": package_text("assets", "style.css").encode("utf-8"),
