@@ -169,3 +169,34 @@ def write_cache_file(path: Path, text: str) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+class ParseAhead:
+    """Workbooks parsed a few ahead of their use, on one background thread, so the sandboxed worker
+    parses roster N+1 while this process derives roster N (two cores: a full rebuild takes about the
+    longer of the two, not their sum). One thread only: the shared worker serves one call at a time.
+    Use as a context manager; leaving waits for the parse in flight and drops the rest."""
+
+    def __init__(self, cache: ParseCache, order: list[tuple[Path, str]], window: int = 3):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.cache, self.order, self.window = cache, order, window
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse-ahead")
+        self.futures: dict[int, Any] = {}
+        self.next = 0
+
+    def __enter__(self) -> ParseAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def get(self, index: int) -> ParsedWorkbook:
+        """The parse of `order[index]` (raises as ParseCache.get does); queues the next few."""
+        self.next = max(self.next, index)
+        while self.next < len(self.order) and self.next <= index + self.window:
+            if self.next not in self.futures:
+                self.futures[self.next] = self.pool.submit(self.cache.get, *self.order[self.next])
+            self.next += 1
+        future = self.futures.pop(index, None) or self.pool.submit(self.cache.get, *self.order[index])
+        return future.result()

@@ -33,7 +33,7 @@ from ice_tracker.fileio import atomic_write_text, csv_lines, csv_text, restore_c
 from ice_tracker.limits import limit
 from ice_tracker.quarantine import Quarantine
 from ice_tracker.roster.archive import ArchivedWorkbook, find_workbooks
-from ice_tracker.roster.cache import ParseCache, ParsedWorkbook, code_fingerprint, write_cache_file
+from ice_tracker.roster.cache import ParseAhead, ParseCache, ParsedWorkbook, code_fingerprint, write_cache_file
 from ice_tracker.roster.changes import (CHANGE_COLUMNS, PENDING_CHECK, diff_roster, group_editorial, hold_removals,
                                         settle_moves)
 from ice_tracker.roster.checks import (CHECK_COLUMNS, GOOD, SUSPECT, CheckRules, Profile, check_roster,
@@ -321,41 +321,40 @@ def build_history(data_dir: Path, out_dir: Path | None = None, cache_dir: Path |
     items, orphans = _discover(data_dir)
 
     blocks: list[Block] = []
-    parsed_now: dict[int, ParsedWorkbook] = {}
-    key, first_missing = "", None
-    for index, item in enumerate(items):
-        item.key = _chain(key, item.roster, vocab, rules)
-        block = store.get(item.key) if first_missing is None else None
-        if block is None:
+    readable: list[tuple[int, Pending]] = []
+    key, state, processed = "", None, 0
+    with ParseAhead(parse_cache, [(item.book.path, item.book.sha256) for item in items]) as ahead:
+        for index, item in enumerate(items):
+            item.key = _chain(key, item.roster, vocab, rules)
+            block = store.get(item.key) if state is None else None
+            if block is not None:
+                blocks.append(block)
+                readable.append((index, item))
+                key = item.key
+                continue
             try:
-                parsed_now[index] = parse_cache.get(item.book.path, item.book.sha256)
+                parsed = ahead.get(index)
             except (WorkbookError, OSError) as exc:
                 orphans.extend(item.issues + [quality(item.roster, 0, "", "", "", f"workbook_unreadable: {exc}")])
                 log.error("skipping unreadable workbook %s: %s", item.book.path, exc)
                 item.key = ""
                 continue
-            first_missing = len(blocks) if first_missing is None else first_missing
-            blocks.append(None)  # type: ignore[arg-type]  # filled below
-        else:
-            blocks.append(block)
-        key = item.key
-    readable = [(i, item) for i, item in enumerate(items) if item.key]
-
-    processed = 0
-    if first_missing is not None:
-        resume_key = readable[first_missing - 1][1].key if first_missing else ""
-        state = store.state(resume_key)
-        start = first_missing
-        if state is None:  # no saved state at that point: process every roster again
-            log.info("roster history: full rebuild")
-            state, start = IdState(), 0
-        for position in range(start, len(readable)):
-            index, item = readable[position]
-            parsed = parsed_now.get(index) or parse_cache.get(item.book.path, item.book.sha256)
-            blocks[position] = _process(item, parsed, state, vocab, rules)
-            store.put(blocks[position])
+            if state is None:  # the first roster without a stored block: resume from the state before it
+                state = store.state(key)
+                if state is None:  # no saved state at that point: process every roster again
+                    log.info("roster history: full rebuild")
+                    state = IdState()
+                    for position, (earlier_index, earlier) in enumerate(readable):
+                        blocks[position] = _process(earlier, ahead.get(earlier_index), state, vocab, rules)
+                        store.put(blocks[position])
+                        processed += 1
+            blocks.append(_process(item, parsed, state, vocab, rules))
+            store.put(blocks[-1])
+            readable.append((index, item))
             processed += 1
-        store.put_state(readable[-1][1].key, state)
+            key = item.key
+    if state is not None:
+        store.put_state(key, state)
 
     written = _write_outputs(out_dir, blocks, orphans, store)
     changes = _settled_changes(blocks)
