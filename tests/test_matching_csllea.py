@@ -18,6 +18,7 @@ from ice_tracker.matching.csllea import (
     CslleaError,
     download_reference,
     load_csllea,
+    load_csllea_cached,
     resolve_reference,
 )
 from tests.conftest import shared_fixture_path
@@ -49,6 +50,19 @@ def test_loads_the_real_rda():
     assert (row["state"], row["ori"], row["zip"], row["agency_type"]) == ("WA", "WA0270100", "98371", "Local Police")
     assert row["population"] == 41886
     assert (frame["agency_type"] == "Sheriff").sum() == 3052
+
+
+def test_cached_table_equals_the_decoded_one_and_a_broken_cache_is_ignored(tmp_path):
+    path = tmp_path / "38771-0001-Data.tsv"
+    raw_table().to_csv(path, sep="\t", index=False)
+    decoded = load_csllea(path)
+    pd.testing.assert_frame_equal(load_csllea_cached(path, tmp_path / "cache"), decoded)
+    [cached] = (tmp_path / "cache" / "csllea").glob("*.parquet")
+    assert cached.name.startswith(sha256_file(path))
+    pd.testing.assert_frame_equal(load_csllea_cached(path, tmp_path / "cache"), decoded)  # from the cache
+    cached.write_bytes(b"not parquet")
+    pd.testing.assert_frame_equal(load_csllea_cached(path, tmp_path / "cache"), decoded)
+    assert cached.read_bytes().startswith(b"PAR1")  # rewritten
 
 
 def test_loads_tsv_with_numeric_codes(tmp_path):

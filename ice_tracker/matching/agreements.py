@@ -11,9 +11,8 @@ in the roster history (`data/roster_history/`, read through history_files.read_s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-import pandas as pd
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ice_tracker.matching.matcher import Match, canonical_state
 from ice_tracker.roster.fips import county_fips, state_fips
@@ -63,7 +62,7 @@ def _score(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
 
 
-def agreement_rows(current: list[dict[str, str]], matches: list[Match], reference: pd.DataFrame,
+def agreement_rows(current: list[dict[str, str]], matches: list[Match], reference: Mapping[str, Mapping[str, Any]],
                    seen: dict[str, str], changed: dict[str, str], pdfs: dict[str, str],
                    reference_fields) -> list[dict[str, str]]:
     """One row per agreement on the current rosters (its first row when the roster repeats it)."""

@@ -155,3 +155,33 @@ def load_csllea(path: str | os.PathLike[str]) -> pd.DataFrame:
     frame = frame.sort_values("agency_id", key=lambda s: s.astype("int64"), kind="stable").reset_index(drop=True)
     log.info("CSLLEA: %d agencies from %s", len(frame), path)
     return frame[REFERENCE_COLUMNS]
+
+
+def load_csllea_cached(path: str | os.PathLike[str], cache_dir: Path | None) -> pd.DataFrame:
+    """`load_csllea`, kept as parquet under `<cache_dir>/csllea/` keyed by the file's sha256 and this
+    module's code: decoding the .rda costs seconds every day and the file never changes. A cache
+    that cannot be read or written only costs that time again."""
+    from ice_tracker.fileio import temp_path_beside
+    from ice_tracker.roster.cache import code_fingerprint
+
+    path = Path(path)
+    if cache_dir is None or not path.is_file():
+        return load_csllea(path)
+    cached = Path(cache_dir) / "csllea" / f"{sha256_file(path)}-{code_fingerprint(__name__)[:12]}.parquet"
+    if cached.is_file():
+        try:
+            return pd.read_parquet(cached)
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable CSLLEA cache %s: %s", cached, exc)
+    frame = load_csllea(path)
+    tmp = None
+    try:
+        tmp = temp_path_beside(cached)
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, cached)
+    except (OSError, ValueError) as exc:
+        log.warning("cannot write CSLLEA cache %s: %s", cached, exc)
+    finally:
+        if tmp is not None and tmp.exists():
+            tmp.unlink()
+    return frame

@@ -91,6 +91,12 @@ def agency_type_code_for(label: str) -> int | None:
 def normalise_state(raw: str | None) -> str | None:
     """Canonical full state name from roster spellings ('UTAHJ', 'AlABAMA', 'fl', 'Washington, D.C.');
     None if unknown. The same normaliser as the roster's (ice_tracker/states.py)."""
+    return _state_name(raw)
+
+
+@lru_cache(maxsize=8192)
+def _state_name(raw: str | None) -> str | None:
+    """Memoised per spelling: matching asks for the same few spellings tens of thousands of times."""
     return load_state_table().name(raw)
 
 

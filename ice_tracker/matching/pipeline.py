@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ice_tracker.config import default_cache_dir, overrides_for
 from ice_tracker.matching.aliases import ALIASES_FILE, MATCHES_FILE, load_aliases, load_overrides
-from ice_tracker.matching.csllea import load_csllea, resolve_reference
+from ice_tracker.matching.csllea import load_csllea_cached, resolve_reference
 from ice_tracker.matching.matcher import Reference, match_agencies, unused_overrides
 from ice_tracker.matching.outputs import MatchRun, distinct_queries, read_roster_history, write_outputs
 
@@ -23,8 +23,8 @@ def run_matching(data_dir: Path, csllea: str | None = None, cache_dir: Path | No
     """
     data_dir = Path(data_dir)
     rows = read_roster_history(data_dir, Path(cache_dir) / "roster" if cache_dir else None)
-    reference_path = resolve_reference(csllea, data_dir, Path(cache_dir or default_cache_dir()))
-    frame = load_csllea(reference_path)
+    cache = Path(cache_dir or default_cache_dir())
+    frame = load_csllea_cached(resolve_reference(csllea, data_dir, cache), cache)
     overrides_dir = Path(overrides_dir or overrides_for(data_dir))
     overrides = load_overrides(overrides_dir / MATCHES_FILE)
     aliases = load_aliases(overrides_dir / ALIASES_FILE)
