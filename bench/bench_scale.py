@@ -123,7 +123,9 @@ def verdict(value: float, target: float) -> str:
 
 
 def print_steps(result: dict[str, Any]) -> None:
-    """One line per step: wall time, peak memory so far, bytes downloaded."""
+    """One line per step: wall time, peak memory so far, bytes downloaded (and the log's end when a step failed)."""
+    if result["exit"] != 0:
+        print("    the run's log ends:\n" + "".join(f"      {line}" for line in result["log"].splitlines(True)[-12:]))
     for name in STEP_ORDER:
         cost = result["steps"].get(name)
         if cost:
@@ -255,8 +257,6 @@ def end_to_end(args: argparse.Namespace, work: Path) -> dict[str, float]:
         first = run()
         print(describe("first run", first))
         print_steps(first)
-        if first["exit"] not in (0, 1):
-            print(first["log"])
         runs, complete = backlog_runs(args, run, first)
         figures = first_run_figures(args, runs, complete)
         if not complete:
