@@ -67,7 +67,8 @@ def archive_sections(manifest: pd.DataFrame | None) -> dict[str, list[tuple[str,
     first = manifest.sort_values(["fetched_at", "path"]).drop_duplicates("sha256" if "sha256" in manifest else "path")
     first = first.assign(day=first["fetched_at"].str[:10])
     for day, group in first[first["kind"].isin(PDF_KINDS)].groupby("day", sort=True):
-        lines = [f"{PurePosixPath(r['path']).name} ({r['agency']}, {r['state'].title()})" for _, r in group.iterrows()]
+        lines = [f"{PurePosixPath(path).name} ({agency}, {state.title()})"  # not iterrows: thousands of PDFs on day one
+                 for path, agency, state in zip(group["path"], group["agency"], group["state"])]
         days[day].append((f"{len(group)} new agreement PDF(s) archived", lines))
     ddp = first[first["kind"].str.startswith("ddp") | first["path"].str.startswith("releases/ddp/")]
     for day, group in ddp.groupby("day", sort=True):
