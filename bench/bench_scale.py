@@ -115,6 +115,7 @@ def step_costs(last: dict[str, Any]) -> dict[str, dict[str, float]]:
     for name, fetch in (("287g", last["steps"].get("287g", {})), ("releases", last["steps"].get("releases", {}))):
         if name in costs:
             costs[name]["bytes"] = fetch.get("http", {}).get("bytes_downloaded", 0)
+            costs[name]["requests"] = fetch.get("http", {}).get("requests", 0)
     return costs
 
 
@@ -133,7 +134,7 @@ def print_steps(result: dict[str, Any]) -> None:
     for name in STEP_ORDER:
         cost = result["steps"].get(name)
         if cost:
-            fetched = f"  downloaded {cost['bytes'] / 1e6:8.1f} MB" if "bytes" in cost else ""
+            fetched = f"  downloaded {cost['bytes'] / 1e6:8.1f} MB in {cost['requests']:,} requests" if "bytes" in cost else ""
             print(f"    {name:<10} {cost['seconds']:8.1f} s   peak so far {cost['peak_rss_mb']:7.0f} MB{fetched}")
     print(f"    {'not moa':<10} {non_moa_seconds(result):8.1f} s   (every step but the agreement reader)")
 
