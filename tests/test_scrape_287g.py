@@ -379,3 +379,24 @@ def test_rewritten_fixture_links_point_at_the_loopback_site() -> None:
     links = [link.url for link in pdf_links(read_roster(rewritten))]
     assert links and all(url.startswith("http://127.0.0.1:1/doclib/287gMOA/") for url in links)
     assert rewrite_workbook(source, "http://127.0.0.1:1") == rewritten  # deterministic bytes
+
+
+
+def test_manifest_lines_appended_after_the_first_file_equal_a_full_rewrite(tmp_path: Path) -> None:
+    """After the run's first file rewrites the manifest, each next file appends its line; the file
+    on disk is always exactly what a full save writes (also over a manifest in older columns)."""
+    from datetime import datetime, timezone
+
+    from ice_tracker.archive import Archive, ManifestEntry
+
+    (tmp_path / "manifest.csv").write_text("path,kind,source_url,sha256,bytes,fetched_at\n")  # older columns
+    archive = Archive(tmp_path, datetime(2026, 8, 1, tzinfo=timezone.utc))
+    for n in range(3):
+        temp = tmp_path / f"download{n}"
+        temp.write_bytes(b"%PDF-1.4 " + bytes([n]))
+        archive.add_file(temp, "agreements", Path(f"UTAH/Agency_{n}/a{n}.pdf"),
+                         ManifestEntry("", "moa", f"https://www.ice.gov/a{n}.pdf", f"{n}" * 64, 10, "2026-08-01T00:00:00Z"))
+    appended = (tmp_path / "manifest.csv").read_bytes()  # one rewrite, then two appends
+    archive.save(durable=False)
+    assert (tmp_path / "manifest.csv").read_bytes() == appended
+    assert [r["path"] for r in manifest_rows(tmp_path)] == [e.path for e in archive.added]
