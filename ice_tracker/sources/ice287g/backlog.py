@@ -11,10 +11,10 @@ import logging
 from dataclasses import dataclass, field
 
 from ice_tracker.archive import Archive
+from ice_tracker.config import overrides_for
 from ice_tracker.failures import FailureLog
 from ice_tracker.sandbox import SandboxFailure, run_limited
 from ice_tracker.sources.ice287g.html_table import read_archived_roster
-from ice_tracker.config import overrides_for
 from ice_tracker.sources.ice287g.scrape import PDF_KINDS, WORKBOOK_KINDS, PdfLink, pdf_links
 from ice_tracker.xlsx import WorkbookError
 
@@ -37,6 +37,7 @@ def roster_links(archive: Archive) -> RosterLinks:
         if entry.kind in WORKBOOK_KINDS:
             newest[entry.kind] = entry
     newest_paths = {e.path for e in newest.values()}
+    overrides = overrides_for(archive.data_dir)
     for entry in archive.entries:
         if entry.kind not in WORKBOOK_KINDS or (entry.sha256 in seen and entry.path not in newest_paths):
             continue
@@ -46,7 +47,7 @@ def roster_links(archive: Archive) -> RosterLinks:
         except (OSError, WorkbookError, SandboxFailure) as exc:
             log.warning("cannot read archived roster %s: %s", entry.path, exc)
             continue
-        for link in pdf_links(table, overrides_for(archive.data_dir)):
+        for link in pdf_links(table, overrides):
             found.links.setdefault(link.key, link)
             if entry.path in newest_paths:
                 found.newest.add(link.key)
