@@ -14,9 +14,10 @@ import sys
 from types import ModuleType
 
 from ice_tracker import __version__, commands
-from ice_tracker.config import default_data_dir, seed_overrides
+from ice_tracker.config import default_data_dir, overrides_for, seed_overrides
 from ice_tracker.errors import run_guarded
 from ice_tracker.logging_setup import configure_logging
+from ice_tracker.states import use_overrides_dir
 
 
 def command_modules() -> dict[str, ModuleType]:
@@ -53,5 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(verbose=args.verbose)
     if getattr(sys.modules[args._run.__module__], "READS_OVERRIDES", False):
-        seed_overrides(args.data_dir or default_data_dir())  # hand corrections belong to the data dir
+        data_dir = args.data_dir or default_data_dir()
+        seed_overrides(data_dir)  # hand corrections belong to the data dir
+        use_overrides_dir(overrides_for(data_dir))
     return run_guarded(args._run, args)

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from ice_tracker import __version__
 from ice_tracker.commands.moa import add_budget_arguments
 from ice_tracker.archive import Archive, remove_empty_temp_dir, utc_iso
-from ice_tracker.config import SettingError, default_cache_dir, default_data_dir, env_number
+from ice_tracker.config import SettingError, default_cache_dir, default_data_dir, env_number, overrides_for
 from ice_tracker.errors import UsageError, run_guarded
 from ice_tracker.failures import FailureLog
 from ice_tracker.fileio import write_json
@@ -40,6 +40,7 @@ from ice_tracker.sources import ddp
 from ice_tracker.sources.ice287g import PAGE_URL
 from ice_tracker.sources.ice287g.scrape import ScrapeFailed, scrape_287g
 from ice_tracker.staging import commit_staging, discard_staging, finish_interrupted_swap, open_staging
+from ice_tracker.states import use_overrides_dir
 
 log = logging.getLogger(__name__)
 
@@ -430,6 +431,7 @@ def _run_locked(args: argparse.Namespace, settings: Settings, data_dir: Path) ->
     ctx = RunContext(args, settings, data_dir, (getattr(args, "cache_dir", None) or default_cache_dir()).resolve(),
                      run_time)
     steps = [name for name in STEPS if not args.only or name in args.only]
+    use_overrides_dir(overrides_for(data_dir))  # every state lookup applies this data dir's corrections
     log.info("ice-tracker %s: steps %s, data dir %s, deadline %g min", __version__, ", ".join(steps), data_dir,
              settings.deadline_minutes)
     results: dict[str, dict[str, Any]] = {}

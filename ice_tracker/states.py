@@ -75,8 +75,24 @@ class StateTable:
         return self.normalise(raw)[0] or None
 
 
-def load_state_table(overrides_dir: Path = DEFAULT_OVERRIDES_DIR) -> StateTable:
-    return _load(str(Path(overrides_dir) / OVERRIDES_FILE))
+_active_overrides_dir: Path = DEFAULT_OVERRIDES_DIR
+
+
+def use_overrides_dir(overrides_dir: Path) -> None:
+    """Make `overrides_dir` (a data dir's `overrides/`) the hand corrections of every state lookup
+    in this process that names none: the commands and the daily job call this once for their data
+    dir, so matching, publishing and FIPS codes apply the same corrections as the roster."""
+    global _active_overrides_dir
+    _active_overrides_dir = Path(overrides_dir)
+
+
+def active_overrides_dir() -> Path:
+    return _active_overrides_dir
+
+
+def load_state_table(overrides_dir: Path | None = None) -> StateTable:
+    """The state table with `overrides_dir`'s corrections (default: the process's, see `use_overrides_dir`)."""
+    return _load(str(Path(overrides_dir or _active_overrides_dir) / OVERRIDES_FILE))
 
 
 @lru_cache(maxsize=4)

@@ -34,3 +34,25 @@ def test_roster_and_matching_share_one_table_with_fips_codes():
     assert len(table.codes) == 56 and table.fips["DISTRICT OF COLUMBIA"] == "11" and table.fips["FLORIDA"] == "12"
     for raw in ("UTAHJ", "AlABAMA", "fl", "MISSISIPPI", "Puerto Rico", "ATLANTIS", "VIRGINA", "DAKOTA"):
         assert (matching_state(raw) or "") == roster_state(raw, vocab)[0], raw
+
+
+def test_a_data_dirs_state_corrections_reach_matching_and_publishing(tmp_path):
+    """`<data-dir>/overrides/states.csv` applies to every lookup once a run names its data dir, not
+    only to the roster: before, matching and the FIPS codes read the package's defaults."""
+    from ice_tracker.roster.fips import state_fips
+    from ice_tracker.states import active_overrides_dir, use_overrides_dir
+
+    overrides = tmp_path / "overrides"
+    overrides.mkdir()
+    (overrides / "states.csv").write_text("raw,state,note\nLONE STAR,TEXAS,test spelling\n", encoding="utf-8")
+    before = active_overrides_dir()
+    assert matching_state("LONE STAR") is None
+    use_overrides_dir(overrides)
+    try:
+        assert matching_state("Lone Star") == "TEXAS"
+        assert state_postal("LONE STAR") == "TX"
+        assert load_state_table().name("lone star") == "TEXAS"
+        assert state_fips("TEXAS") == "48"
+    finally:
+        use_overrides_dir(before)
+    assert matching_state("LONE STAR") is None

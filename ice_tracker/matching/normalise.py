@@ -15,8 +15,9 @@ import re
 import unicodedata
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
-from ice_tracker.states import load_state_table
+from ice_tracker.states import active_overrides_dir, load_state_table
 
 # Words that say what sort of body an agency is, not which one: dropped from core names.
 GENERIC_WORDS = frozenset({
@@ -91,13 +92,14 @@ def agency_type_code_for(label: str) -> int | None:
 def normalise_state(raw: str | None) -> str | None:
     """Canonical full state name from roster spellings ('UTAHJ', 'AlABAMA', 'fl', 'Washington, D.C.');
     None if unknown. The same normaliser as the roster's (ice_tracker/states.py)."""
-    return _state_name(raw)
+    return _state_name(str(active_overrides_dir()), raw)
 
 
 @lru_cache(maxsize=8192)
-def _state_name(raw: str | None) -> str | None:
-    """Memoised per spelling: matching asks for the same few spellings tens of thousands of times."""
-    return load_state_table().name(raw)
+def _state_name(overrides_dir: str, raw: str | None) -> str | None:
+    """Memoised per corrections and spelling: matching asks for the same few spellings tens of
+    thousands of times."""
+    return load_state_table(Path(overrides_dir)).name(raw)
 
 
 def state_postal(state: str | None) -> str | None:
