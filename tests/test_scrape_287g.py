@@ -12,13 +12,15 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from ice_tracker.daily import main as run_daily
 from ice_tracker.fileio import read_dict_csv
-from ice_tracker.sources.ice287g.scrape import pdf_links
+from ice_tracker.sources.ice287g.scrape import pdf_links, recheck_due
 from ice_tracker.sources.ice287g.workbook import read_roster
 from tests.archive_checks import assert_archive_valid, manifest_rows, snapshot
 from tests.conftest import REPO_ROOT, SHARED_FIXTURES, shared_fixture_path, use_fast_network
@@ -145,6 +147,31 @@ def test_newer_workbook_adds_only_what_is_new(site: IceSite, tmp_path: Path) -> 
     assert not (bodies & known_paths)
     folders = {Path(p).parts[1] for p in after if p.startswith("sheets/")}
     assert len(folders) == 2  # a new timestamped folder, created because it received a file
+
+
+def test_a_republished_roster_asks_only_about_new_links_and_todays_recheck_share(site: IceSite, tmp_path: Path) -> None:
+    """Twice-daily rosters of ~2,400 links: a held link the new roster still lists is revalidated on
+    its day of the recheck cycle only, so a day's requests follow its changes, not the roster's size."""
+    older = "sheets_20250714_151904/participatingAgencies07142025am.xlsx"
+    shared_fixture_path("ice287g", "sheets", older)
+    site.publish_fixture(older)
+    assert scrape(site, tmp_path) == 0
+    held = {r["source_url"].replace(site.base, "") for r in manifest_rows(tmp_path) if r["kind"] in ("moa", "addendum")}
+    site.state.requests.clear()
+    site.publish_fixture(LATEST_PARTICIPATING)
+    assert scrape(site, tmp_path) == 0
+    today = datetime.now(timezone.utc).date().isoformat()
+    asked_again = {r[0] for r in site.requests_for(MOA_PREFIX) if r[0] in held}
+    assert asked_again, "no held link was due today: the recheck cycle never runs"
+    links = {name: {link.key for link in pdf_links(read_roster(shared_fixture_path("ice287g", "sheets", name)))}
+             for name in (older, LATEST_PARTICIPATING)}
+    changed = {urlsplit(key[0]).path for key in links[LATEST_PARTICIPATING] - links[older]}
+    assert changed  # renamed agencies: their links are asked about whatever the day
+    due = {path for path in asked_again - changed if recheck_due(site.base + path, today)}
+    assert asked_again - changed == due
+    assert len(due) == last_run(tmp_path)["pdf_links_due_recheck"]
+    assert len(asked_again) < len(held) / 4  # not the whole roster again (one day in RECHECK_EVERY_DAYS)
+    assert changed <= {r[0] for r in site.requests_for(MOA_PREFIX)}  # changed links: asked whatever the day
 
 
 def test_republished_name_with_new_bytes_is_kept(site: IceSite, tmp_path: Path) -> None:

@@ -7,9 +7,10 @@ raises `ScrapeFailed` and leaves the archive exactly as it was.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from ice_tracker.archive import Archive, ManifestEntry, utc_iso
@@ -37,6 +38,19 @@ PDF_KINDS = ("moa", "addendum")
 PDF_MAGIC = b"%PDF-"
 
 
+# A held agreement URL that a new roster still lists is asked about again (conditional GET) once in
+# this many days, on a day fixed by its URL: ICE has replaced PDFs behind unchanged links, but
+# asking about all ~2,400 links whenever a roster is republished (up to twice a day) costs
+# thousands of requests to ice.gov for nothing. New and changed links are always fetched.
+RECHECK_EVERY_DAYS = 14
+
+
+def recheck_due(url: str, day: str) -> bool:
+    """Whether a held link is revalidated on `day` (YYYY-MM-DD): one day in RECHECK_EVERY_DAYS per URL."""
+    slot = int(hashlib.sha256(url.encode("utf-8")).hexdigest()[:8], 16) % RECHECK_EVERY_DAYS
+    return date.fromisoformat(day).toordinal() % RECHECK_EVERY_DAYS == slot
+
+
 class ScrapeFailed(Exception):
     """The run achieved nothing it should have (no page, or no verifiable roster workbook)."""
 
@@ -61,6 +75,7 @@ class ScrapeSummary:
     workbooks_unchanged: int = 0
     new_workbooks: list[str] = field(default_factory=list)
     pdf_links_checked: int = 0
+    pdf_links_due_recheck: int = 0  # held links a new roster still lists, revalidated today
     pdfs_unchanged: int = 0
     new_pdfs: list[str] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
@@ -307,20 +322,28 @@ class Scrape287g:
 
     # ----- agreement PDFs -------------------------------------------------------------------
     def _fetch_pdfs(self, new_tables: list[RosterTable]) -> None:
-        """Links of new workbooks are revalidated (conditional GET); links of the newest archived
-        roster are completed (fetched only if this agency does not hold that URL yet: this finishes
-        a run that was interrupted or ran with --no-pdfs); past failures are retried."""
+        """Links new to this roster (absent from the previous one) and past failures are fetched
+        or revalidated (conditional GET); a link both rosters carry is revalidated only on its day
+        of the recheck cycle (`recheck_due`), so a day's requests follow the day's changes, not the
+        roster's size, and every held URL is still asked about every `RECHECK_EVERY_DAYS`. Links of
+        the newest archived roster are completed (fetched only if this agency does not hold that
+        URL yet: this finishes a run that was interrupted or ran with --no-pdfs)."""
         targets: dict[tuple[str, str, str, str], tuple[PdfLink, bool]] = {}
         overrides = overrides_for(self.archive.data_dir)
+        previous = [link for table in self._latest_archived_tables() for link in pdf_links(table, overrides)]
+        previous_keys = {link.key for link in previous}
+        today = self.now()[:10]
         for table in new_tables:
             for link in pdf_links(table, overrides):
-                targets.setdefault(link.key, (link, True))
+                revalidate = link.key not in previous_keys or recheck_due(link.url, today)
+                targets.setdefault(link.key, (link, revalidate))
         for failure in self.failures.pending(PDF_KINDS):
             link = PdfLink(failure.url, failure.kind, failure.state, failure.agency)
-            targets.setdefault(link.key, (link, True))
-        for table in self._latest_archived_tables():
-            for link in pdf_links(table, overrides):
-                targets.setdefault(link.key, (link, False))
+            targets[link.key] = (link, True)
+        for link in previous:
+            targets.setdefault(link.key, (link, False))
+        self.summary.pdf_links_due_recheck = sum(1 for key, (_, again) in targets.items()
+                                                 if again and key in previous_keys)
         fetches = _PdfFetches(self.client, self.archive)
         try:
             for key in sorted(targets):
