@@ -103,9 +103,9 @@ LIMITS: dict[str, Limit] = {
                                "keeps sending new keys cannot hold a backfill forever"),
     "wayback_page_bytes": Limit(10 * 1024 * 1024, "bytes", "a captured 287(g) page or one CDX answer page is read "
                                 "into memory whole; real ones are well under 1 MB"),
-    "xlsx_stream_above": Limit(40, "MB", "detention workbooks bigger than this are streamed row by row (openpyxl, "
-                                         "bounded memory) instead of read by calamine, which holds a whole sheet "
-                                         "in memory at ~30x the file size"),
+    "xlsx_window_rows": Limit(100_000, "rows", "an .xlsx detentions sheet is read this many rows at a time "
+                              "(ice_tracker/detention/xlsx_windows.py): calamine holds a window as a dense grid "
+                              "(~32 bytes a cell), so 100,000 rows x 53 columns stay near 200 MB whatever the sheet size"),
 }
 
 

@@ -284,13 +284,14 @@ def test_case_status_recode_matches_the_bln_guide(shared_fixtures: Path) -> None
         assert ours[original] == expected, original
 
 
-def test_big_workbooks_are_streamed_with_the_same_result(tmp_path: Path, stints: pd.DataFrame,
-                                                         reference_counts: pd.DataFrame,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_big_workbooks_are_read_in_windows_with_the_same_result(tmp_path: Path, stints: pd.DataFrame,
+                                                                reference_counts: pd.DataFrame,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     source = write_layout(tmp_path / "detentions.xlsx", stints, LAYOUT_2026, 7, sheets=2, style="serial")
-    monkeypatch.setenv("ICE_TRACKER_LIMIT_XLSX_STREAM_ABOVE", "0.001")  # 1 kB: every workbook is streamed
+    monkeypatch.setenv("ICE_TRACKER_LIMIT_XLSX_WINDOW_ROWS", "7")  # windows of 7 rows: every boundary case
     code, out = _derive(tmp_path, source)
     assert code == 0
     report = json.loads((out / "report.json").read_text())
-    assert [(i["sheet"], i["header_row"]) for i in report["inputs"]] == [("Detentions 1", 7), ("Detentions 2", 7)]
+    assert [(i["sheet"], i["header_row"], i["rows"]) for i in report["inputs"]] == [("Detentions 1", 7, 200),
+                                                                                    ("Detentions 2", 7, 200)]
     pd.testing.assert_frame_equal(pd.read_parquet(out / "facility_daily_population.parquet"), reference_counts)

@@ -120,17 +120,26 @@ def _in_year_range(out: pd.Series) -> pd.Series:
     return out.mask(bad) if bad.any() else out
 
 
+def column_kind(name: str) -> str:
+    """The alias table's kind of a canonical column name ('amount_2', a repeat, has the kind of 'amount')."""
+    specs = specs_by_canonical()
+    base = name.rsplit("_", 1)[0] if name not in specs and name.rsplit("_", 1)[-1].isdigit() else name
+    return specs[base].kind if base in specs else "text"
+
+
+DATETIME_KINDS = ("datetime", "date", "bond_date")
+NUMBER_KINDS = ("number", "bond_number")
+
+
 def clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Type every column by its kind in the alias table; unknown columns are kept as text."""
-    specs = specs_by_canonical()
     cleaned = {}
     for name in frame.columns:
-        base = name.rsplit("_", 1)[0] if name not in specs and name.rsplit("_", 1)[-1].isdigit() else name
-        kind = specs[base].kind if base in specs else "text"
+        kind = column_kind(name)
         column = frame[name]
-        if kind in ("datetime", "date", "bond_date"):
+        if kind in DATETIME_KINDS:
             cleaned[name] = clean_datetime(column)
-        elif kind in ("number", "bond_number"):
+        elif kind in NUMBER_KINDS:
             cleaned[name] = clean_number(column)
         elif kind == "provenance" and column.dtype != object:
             cleaned[name] = column

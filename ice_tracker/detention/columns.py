@@ -53,6 +53,7 @@ def alias_table() -> dict[str, ColumnSpec]:
     return table
 
 
+@lru_cache(maxsize=1)
 def specs_by_canonical() -> dict[str, ColumnSpec]:
     return {spec.canonical: spec for spec in alias_table().values()}
 

@@ -4,8 +4,11 @@ Raw workbooks (every sheet, header found by name), DDP's processed parquet, and 
 CSV / pipe / tab text (delimiter sniffed, optionally gzipped), feather or Stata .dta.
 
 Raw workbooks carry a title block above the header (row 7 in 2025–2026, row 5 in 2012–2023) and
-split big tables over several sheets. Rows are streamed with python-calamine and typed in chunks, so a
-280 MB workbook never exists as one list of Python cells.
+split big tables over several sheets. An .xlsx sheet is read in windows of rows (xlsx_windows.py), so
+memory stays bounded whatever the workbook size: the title block and header through python-calamine,
+then each window straight into typed Arrow columns through fastexcel (no Python object per cell). A
+window fastexcel cannot type exactly (a column mixing numbers, text and dates) is read through
+python-calamine's cells instead, so both ways give the same typed frame. .xls / .xlsb are read whole.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 from pandas.api.types import union_categoricals
 from python_calamine import CalamineWorkbook
 
-from ice_tracker.detention.clean import clean_frame
-from ice_tracker.limits import limit
+from ice_tracker.detention.clean import DATETIME_KINDS, NUMBER_KINDS, TEXT, clean_frame, column_kind
 from ice_tracker.detention.columns import REQUIRED, describe_missing, known_name_count, map_header
+from ice_tracker.detention.xlsx_windows import NotWindowable, SheetPart, Window, WindowedWorkbook
+from ice_tracker.limits import limit
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +87,17 @@ def _chunk_frame(chunk: list[list[object]], names: list[str], numbers: list[int]
     return frame
 
 
-def read_rows(rows: Iterator[list[object]], file: str, sheet: str, start_row: int = 0) -> tuple[pd.DataFrame | None, SheetRead]:
-    """Typed frame from a sheet's rows (any cell reader): header found by name, blank rows skipped.
+@dataclass
+class _Header:
+    names: list[str]
+    unknown: list[str]
+    row: int  # Excel row number of the header
+    pending: list[list[object]]  # rows after the header among the scanned ones
 
-    `start_row` is the zero-based sheet row of the first row yielded (calamine starts at the first
-    non-empty row), so `source_row` is always the true Excel row number.
-    """
-    rows = iter(rows)
-    head = list(itertools.islice(rows, HEADER_SCAN_ROWS))
-    header_index = _find_header(head)
+
+def _header(head: list[list[object]], file: str, sheet: str, start_row: int) -> tuple[_Header | None, SheetRead | None]:
+    """The header among the first HEADER_SCAN_ROWS rows, or the SheetRead saying why there is none."""
+    header_index = _find_header(head[:HEADER_SCAN_ROWS])
     if header_index is None:
         return None, SheetRead(file, sheet, None, 0, error=f"no header row with known column names in the first {HEADER_SCAN_ROWS} rows")
     names, unknown = map_header(list(head[header_index]))
@@ -98,22 +105,36 @@ def read_rows(rows: Iterator[list[object]], file: str, sheet: str, start_row: in
     missing = [col for col in REQUIRED if col not in names]
     if missing:
         return None, SheetRead(file, sheet, header_row, 0, unknown, error=describe_missing(missing))
-    frames: list[pd.DataFrame] = []
-    next_row = header_row + 1  # Excel row number of the next row to be read
-    pending = head[header_index + 1 :]
+    return _Header(names, unknown, header_row, head[header_index + 1:]), None
+
+
+def _row_frames(rows: Iterator[list[object]], next_row: int, names: list[str], file: str, sheet: str) -> Iterator[pd.DataFrame]:
+    """Typed frames of Python cell rows, CHUNK_ROWS at a time; `next_row` is the Excel row of the first.
+    Blank rows (all cells empty) are skipped; row numbers stay true to the sheet."""
     while True:
-        chunk = pending + list(itertools.islice(rows, CHUNK_ROWS - len(pending)))
-        pending = []
+        chunk = list(itertools.islice(rows, CHUNK_ROWS))
         if not chunk:
-            break
-        # blank rows (all cells empty) are skipped; row numbers stay true to the sheet
+            return
         numbers = [next_row + i for i, row in enumerate(chunk) if any(row)]
         if numbers:
             kept = chunk if len(numbers) == len(chunk) else [chunk[n - next_row] for n in numbers]
-            frames.append(_chunk_frame(kept, names, numbers, file, sheet))
+            yield _chunk_frame(kept, names, numbers, file, sheet)
         next_row += len(chunk)
+
+
+def read_rows(rows: Iterator[list[object]], file: str, sheet: str, start_row: int = 0) -> tuple[pd.DataFrame | None, SheetRead]:
+    """Typed frame from a sheet's rows (any cell reader): header found by name, blank rows skipped.
+
+    `start_row` is the zero-based sheet row of the first row yielded (calamine starts at the first
+    non-empty row), so `source_row` is always the true Excel row number.
+    """
+    rows = iter(rows)
+    header, failed = _header(list(itertools.islice(rows, HEADER_SCAN_ROWS)), file, sheet, start_row)
+    if header is None:
+        return None, failed
+    frames = list(_row_frames(itertools.chain(header.pending, rows), header.row + 1, header.names, file, sheet))
     frame = stack(frames)
-    return frame, SheetRead(file, sheet, header_row, 0 if frame is None else len(frame), unknown)
+    return frame, SheetRead(file, sheet, header.row, 0 if frame is None else len(frame), header.unknown)
 
 
 def _read_sheet(workbook: CalamineWorkbook, name: str, file: str) -> tuple[pd.DataFrame | None, SheetRead]:
@@ -121,41 +142,181 @@ def _read_sheet(workbook: CalamineWorkbook, name: str, file: str) -> tuple[pd.Da
     return read_rows(sheet.iter_rows(), file, name, start_row=(sheet.start or (0, 0))[0])
 
 
-def _streamed_sheets(path: Path) -> tuple[list[str], Callable[[str], tuple[pd.DataFrame | None, SheetRead]]]:
-    """openpyxl read-only: rows come off the zip stream one at a time, so memory stays bounded by the
-    typed chunks whatever the workbook size (calamine holds a whole sheet, ~30× the file size)."""
-    from openpyxl import load_workbook  # imported here: it costs 0.2 s at start-up and only big workbooks need it
-    workbook = load_workbook(path, read_only=True, data_only=True)
-    return workbook.sheetnames, lambda name: read_rows(workbook[name].iter_rows(values_only=True), path.name, name)
+def _calamine_window(window: Window) -> tuple[list[list[object]], int]:
+    """A window's Python cell rows and the Excel row number of the first."""
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(window.workbook)).get_sheet_by_index(0)
+    return sheet.to_python(), (sheet.start or (0, 0))[0] + 1
 
 
-def read_workbook_stints(path: Path) -> tuple[pd.DataFrame | None, list[SheetRead]]:
-    """Every sheet of a raw ICE detentions workbook, stacked, with source file/sheet/row columns.
+def _arrow_series(column: pa.Array, kind: str) -> pd.Series | None:
+    """A fastexcel column as what clean_frame gets from python-calamine's cells (same typed result);
+    None for an Arrow type without an exact equivalent (the window is then read cell by cell)."""
+    kind_of = column.type
+    if pa.types.is_null(kind_of):
+        return pd.Series(np.full(len(column), None, dtype=object))
+    if pa.types.is_string(kind_of) or pa.types.is_large_string(kind_of):
+        if kind not in DATETIME_KINDS and kind not in NUMBER_KINDS:
+            return pd.Series(pd.array(column, dtype=TEXT))
+        return pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
+    if pa.types.is_timestamp(kind_of) and kind_of.tz is None:
+        series = column.to_pandas()
+        return series if kind in DATETIME_KINDS else series.astype(object)
+    if pa.types.is_floating(kind_of) or pa.types.is_boolean(kind_of):
+        series = pd.Series(column.to_numpy(zero_copy_only=False))
+        return series if kind in NUMBER_KINDS and pa.types.is_floating(kind_of) else series.astype(object)
+    return None
 
-    Workbooks up to the `xlsx_stream_above` limit go through calamine (fast); bigger ones are streamed."""
+
+def _fastexcel_window(window: Window, names: list[str], file: str, sheet: str) -> pd.DataFrame | None:
+    """A window's rows typed straight from Arrow; None when some column is not exactly typeable."""
+    import fastexcel
+
+    logging.getLogger("fastexcel").setLevel(logging.ERROR)  # 'falling back to string' for every empty column
     try:
-        if path.stat().st_size > limit("xlsx_stream_above") * 1_000_000 and path.suffix.lower() in (".xlsx", ".xlsm"):
-            names, read_sheet = _streamed_sheets(path)
+        batch = fastexcel.read_excel(window.workbook).load_sheet(
+            0, header_row=0, eager=True, schema_sample_rows=None, dtype_coercion="strict")
+    except fastexcel.FastExcelError:  # a column mixing cell types: its cells are read one by one
+        return None
+    columns: dict[str, pd.Series] = {}
+    blank = np.ones(batch.num_rows, dtype=bool)
+    for index, name in enumerate(names):
+        if index >= batch.num_columns:
+            columns[name] = pd.Series(np.full(batch.num_rows, None, dtype=object))
+            continue
+        series = _arrow_series(batch.column(index), column_kind(name))
+        if series is None:
+            return None
+        columns[name] = series
+    for index in range(batch.num_columns):  # blank = every cell empty, as `any(row)` judges Python cells
+        column = batch.column(index)
+        if pa.types.is_null(column.type):
+            continue
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            filled = pa.compute.not_equal(column, "")
+        elif pa.types.is_floating(column.type):
+            filled = pa.compute.not_equal(column, 0.0)
+        elif pa.types.is_boolean(column.type):
+            filled = column
         else:
-            workbook = CalamineWorkbook.from_path(str(path))
-            names = workbook.sheet_names
-            read_sheet = lambda name: _read_sheet(workbook, name, path.name)  # noqa: E731
-    except Exception as exc:  # calamine / zipfile raise their own error types for broken archives
+            filled = pa.compute.is_valid(column)
+        blank &= ~pa.compute.fill_null(filled, False).to_numpy(zero_copy_only=False)
+    keep = ~blank
+    if not keep.any():
+        return pd.DataFrame()
+    numbers = window.first_row + np.flatnonzero(keep)
+    frame = pd.DataFrame(columns)
+    if not keep.all():
+        frame = frame[keep].reset_index(drop=True)
+    frame = clean_frame(frame)
+    frame["source_file"] = constant_column(file, len(frame))
+    frame["source_sheet"] = constant_column(sheet, len(frame))
+    frame["source_row"] = pd.array(numbers, dtype="int64")
+    return frame
+
+
+def _window_frames(window: Window, names: list[str], file: str, sheet: str) -> Iterator[pd.DataFrame]:
+    frame = _fastexcel_window(window, names, file, sheet)
+    if frame is None:
+        rows, first = _calamine_window(window)
+        if first < window.first_row:  # the marker row above the window
+            rows, first = rows[window.first_row - first:], window.first_row
+        yield from _row_frames(iter(rows), first, names, file, sheet)
+    elif len(frame):
+        yield frame
+
+
+def _windowed_sheet(book: WindowedWorkbook, part: SheetPart, file: str, reads: list[SheetRead]) -> Iterator[pd.DataFrame]:
+    """One .xlsx sheet, window by window; its SheetRead is appended to `reads` when it is done."""
+    windows = book.windows(part, int(limit("xlsx_window_rows")), HEADER_SCAN_ROWS)
+    first = next(windows, None)
+    if first is None:
+        reads.append(SheetRead(file, part.name, None, 0, error=f"no header row with known column names in the first {HEADER_SCAN_ROWS} rows"))
+        return
+    rows, start = _calamine_window(first)
+    header, failed = _header(rows, file, part.name, start - 1)
+    if header is None:
+        reads.append(failed)
+        return
+    count = 0
+    for frame in _row_frames(iter(header.pending), header.row + 1, header.names, file, part.name):
+        count += len(frame)
+        yield frame
+    for window in windows:
+        for frame in _window_frames(window, header.names, file, part.name):
+            count += len(frame)
+            yield frame
+    reads.append(SheetRead(file, part.name, header.row, count, header.unknown))
+
+
+def _whole_sheets(path: Path, reads: list[SheetRead], only: str | None = None) -> Iterator[tuple[str, pd.DataFrame | None]]:
+    """.xls / .xlsb, or an .xlsx sheet that cannot be cut into windows: read whole by calamine."""
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types for broken files
         raise DetentionInputError(f"{path.name}: unreadable workbook: {exc}") from exc
-    frames: list[pd.DataFrame] = []
-    reads: list[SheetRead] = []
-    for name in names:
+    for name in workbook.sheet_names if only is None else [only]:
         try:
-            frame, read = read_sheet(name)
+            frame, read = _read_sheet(workbook, name, path.name)
         except Exception as exc:  # one broken sheet must not lose the others
             log.error("%s / %s: %s", path.name, name, exc)
             frame, read = None, SheetRead(path.name, name, None, 0, error=f"{type(exc).__name__}: {exc}")
-        if read.error:
-            log.warning("%s / %s skipped: %s", path.name, name, read.error)
+        _note(read)
         reads.append(read)
         if frame is not None:
-            frames.append(frame)
-    return stack(frames), reads
+            yield name, frame
+
+
+def _note(read: SheetRead) -> None:
+    if read.error:
+        log.warning("%s / %s skipped: %s", read.file, read.sheet, read.error)
+
+
+def workbook_frames(path: Path, reads: list[SheetRead]) -> Iterator[tuple[str, pd.DataFrame | None]]:
+    """(sheet, typed frame) for every sheet of a raw ICE detentions workbook, a window at a time, so
+    memory stays bounded; (sheet, None) means: drop what that sheet gave so far (it failed part way).
+    One SheetRead per sheet is appended to `reads`."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        yield from _whole_sheets(path, reads)
+        return
+    try:
+        book = WindowedWorkbook(str(path))
+    except Exception as exc:  # zipfile / XML errors for a file that is not a workbook
+        raise DetentionInputError(f"{path.name}: unreadable workbook: {type(exc).__name__}: {exc}") from exc
+    try:
+        for part in book.sheets:
+            done, given = len(reads), False
+            try:
+                for frame in _windowed_sheet(book, part, path.name, reads):
+                    given = True
+                    yield part.name, frame
+                _note(reads[-1])
+            except NotWindowable as exc:
+                log.info("%s / %s read whole: %s", path.name, part.name, exc)
+                del reads[done:]
+                if given:
+                    yield part.name, None
+                yield from _whole_sheets(path, reads, only=part.name)
+            except Exception as exc:  # one broken sheet must not lose the others
+                log.error("%s / %s: %s", path.name, part.name, exc)
+                del reads[done:]
+                if given:
+                    yield part.name, None
+                reads.append(SheetRead(path.name, part.name, None, 0, error=f"{type(exc).__name__}: {exc}"))
+                _note(reads[-1])
+    finally:
+        book.close()
+
+
+def read_workbook_stints(path: Path) -> tuple[pd.DataFrame | None, list[SheetRead]]:
+    """Every sheet of a raw ICE detentions workbook, stacked, with source file/sheet/row columns."""
+    reads: list[SheetRead] = []
+    by_sheet: dict[str, list[pd.DataFrame]] = {}
+    for sheet, frame in workbook_frames(path, reads):
+        if frame is None:
+            by_sheet.pop(sheet, None)
+        else:
+            by_sheet.setdefault(sheet, []).append(frame)
+    return stack([frame for frames in by_sheet.values() for frame in frames]), reads
 
 
 def stack(frames: list[pd.DataFrame]) -> pd.DataFrame | None:

@@ -1,0 +1,180 @@
+"""Cut an .xlsx sheet into windows of rows, each a tiny workbook of its own, so memory stays bounded.
+
+Cell readers built on calamine (python-calamine, fastexcel) hold a whole sheet as one dense grid,
+~30x the file size: a 280 MB release workbook would need ~8 GB. Here the sheet XML is inflated as a
+stream and cut after a `</row>` every `rows` rows; each window is wrapped, with the original styles
+(which make a number a date) and shared strings, into an uncompressed in-memory workbook that any
+calamine reader opens. Only one window's grid exists at a time.
+
+Windows keep their true Excel row numbers: every window starts with a one-cell marker row just above
+its first row, so the grid of a window starts at a known row whatever its first cells hold.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+INFLATE_CHUNK = 8 << 20
+MARKER = "__window__"
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+SHEET_DATA = re.compile(rb"<((?:[\w.-]+:)?)sheetData(?:\s[^>]*)?(/?)>")
+DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\s[^>]*/>")
+ROW_NUMBER = re.compile(rb'<(?:[\w.-]+:)?row\s[^>]*?\br="(\d+)"')
+
+_CONTENT_TYPES = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                  b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                  b'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                  b'<Default Extension="xml" ContentType="application/xml"/>'
+                  b'<Override PartName="/xl/workbook.xml" '
+                  b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+                  b'<Override PartName="/xl/worksheets/sheet1.xml" '
+                  b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')
+_ROOT_RELS = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+              b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+              b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+              b'officeDocument" Target="xl/workbook.xml"/></Relationships>')
+_WORKBOOK = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+             b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+             b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+             b'<sheets><sheet name="w" sheetId="1" r:id="rId1"/></sheets></workbook>')
+
+
+class NotWindowable(ValueError):
+    """A sheet this module cannot cut safely (rows without `r` numbers, no sheetData): read it whole."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """Rows `first_row`..`last_row` (Excel numbers) of a sheet as a workbook of one sheet named 'w'."""
+
+    first_row: int
+    last_row: int
+    workbook: bytes
+
+
+@dataclass(frozen=True)
+class SheetPart:
+    name: str
+    member: str
+
+
+class WindowedWorkbook:
+    """An .xlsx opened for windowed reading: its sheets, styles and shared strings."""
+
+    def __init__(self, path: str) -> None:
+        self.zip = zipfile.ZipFile(path)
+        self.sheets, styles, shared = self._parts()
+        self.styles = self._member(styles)
+        self.shared = self._member(shared)
+
+    def close(self) -> None:
+        self.zip.close()
+
+    def _member(self, name: str | None) -> bytes | None:
+        return self.zip.read(name) if name and name in self.zip.NameToInfo else None
+
+    def _parts(self) -> tuple[list[SheetPart], str | None, str | None]:
+        """Sheet names → XML members in workbook order, and the styles and shared strings members."""
+        book = "xl/workbook.xml"
+        for rel in ET.fromstring(self.zip.read("_rels/.rels")).iter(f"{{{_PKG_REL_NS}}}Relationship"):
+            if rel.get("Type", "").endswith("/officeDocument"):
+                book = rel.get("Target", book).lstrip("/")
+        base = posixpath.dirname(book)
+        rels_name = posixpath.join(base, "_rels", posixpath.basename(book) + ".rels")
+        targets, styles, shared = {}, None, None
+        for rel in ET.fromstring(self.zip.read(rels_name)).iter(f"{{{_PKG_REL_NS}}}Relationship"):
+            target = rel.get("Target", "")
+            target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+            kind = rel.get("Type", "")
+            targets[rel.get("Id")] = target
+            if kind.endswith("/styles"):
+                styles = target
+            elif kind.endswith("/sharedStrings"):
+                shared = target
+        sheets = [SheetPart(sheet.get("name", ""), targets.get(sheet.get(f"{{{_REL_NS}}}id"), ""))
+                  for sheet in ET.fromstring(self.zip.read(book)).iter(f"{{{_MAIN_NS}}}sheet")]
+        return sheets, styles, shared
+
+    def _package(self, head: bytes, rows: bytes, tail: bytes) -> bytes:
+        """One sheet's XML (head + rows + tail) with the original styles and shared strings, uncompressed."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
+            out.writestr("[Content_Types].xml", _CONTENT_TYPES)
+            out.writestr("_rels/.rels", _ROOT_RELS)
+            out.writestr("xl/workbook.xml", _WORKBOOK)
+            rels = ['<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+                    'worksheet" Target="worksheets/sheet1.xml"/>']
+            if self.styles is not None:
+                out.writestr("xl/styles.xml", self.styles)
+                rels.append('<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                            'relationships/styles" Target="styles.xml"/>')
+            if self.shared is not None:
+                out.writestr("xl/sharedStrings.xml", self.shared)
+                rels.append('<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                            'relationships/sharedStrings" Target="sharedStrings.xml"/>')
+            out.writestr("xl/_rels/workbook.xml.rels",
+                         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
+                         f'xmlns="{_PKG_REL_NS}">{"".join(rels)}</Relationships>')
+            with out.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+                sheet.write(head)
+                sheet.write(rows)
+                sheet.write(tail)
+        return buffer.getvalue()
+
+    def windows(self, part: SheetPart, rows: int, first: int) -> Iterator[Window]:
+        """The sheet's rows: `first` rows (title block and header), then `rows` at a time."""
+        stream = self.zip.open(part.member)
+        buffer = b""
+        while (match := SHEET_DATA.search(buffer)) is None:
+            chunk = stream.read(INFLATE_CHUNK)
+            if not chunk:
+                raise NotWindowable(f"sheet {part.name!r} has no sheetData")
+            buffer += chunk
+        prefix, self_closing = match.group(1), match.group(2)
+        head = DIMENSION.sub(b"", buffer[: match.end()])  # a dimension would size every window's grid to the sheet
+        if self_closing:
+            return
+        row_end, data_end = b"</" + prefix + b"row>", b"</" + prefix + b"sheetData>"
+        tail = data_end + b"</" + prefix + b"worksheet>"
+        buffer = buffer[match.end():]
+        done, want = False, first
+        while not done:
+            # gather at least `want` row ends (or the end of sheetData)
+            while not done and buffer.count(row_end) < want:
+                chunk = stream.read(INFLATE_CHUNK)
+                if not chunk and data_end not in buffer:
+                    raise NotWindowable(f"sheet {part.name!r} ends inside sheetData")
+                buffer += chunk
+                done = data_end in buffer
+            if done:
+                body, buffer = buffer[: buffer.index(data_end)], b""
+            else:
+                cut = 0
+                for _ in range(want):
+                    cut = buffer.index(row_end, cut) + len(row_end)
+                body, buffer = buffer[:cut], buffer[cut:]
+            want = rows
+            if ROW_NUMBER.search(body) is not None:  # else no row left (only the end of sheetData)
+                yield self._window(head, body, tail, prefix)
+
+    def _window(self, head: bytes, body: bytes, tail: bytes, prefix: bytes) -> Window:
+        opening = b"<" + prefix + b"row"
+        if body.count(opening + b' r="') != body.count(opening + b" ") + body.count(opening + b">") and (
+                len(ROW_NUMBER.findall(body)) != body.count(opening + b" ") + body.count(opening + b">")):
+            raise NotWindowable("rows without `r` numbers")
+        first_row = int(ROW_NUMBER.search(body).group(1))
+        last_row = int(ROW_NUMBER.findall(body[body.rindex(opening):])[-1])
+        marker = b""
+        if first_row > 1:
+            p, n = prefix, first_row - 1
+            marker = (b"<%srow r=\"%d\"><%sc r=\"A%d\" t=\"inlineStr\"><%sis><%st>%s</%st></%sis></%sc></%srow>"
+                      % (p, n, p, n, p, p, MARKER.encode(), p, p, p, p))
+        return Window(first_row, last_row, self._package(head, marker + body, tail))
