@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--facilities", type=Path, default=None, metavar="PATH",
                         help="facility list (TSV/CSV/parquet with code, city, state) for facilities.csv")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                        help="keep each raw workbook's typed table here as parquet, keyed by its sha256, so a "
+                             "re-derivation never re-reads the workbook (the daily job uses <cache>/ddp/detention/workbooks)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from ice_tracker.detention.run import run_detention
 
     try:
-        summary = run_detention(args.input, args.out, extract_date=args.extract_date, facilities=args.facilities)
+        summary = run_detention(args.input, args.out, extract_date=args.extract_date, facilities=args.facilities,
+                                cache_dir=args.cache)
     except DetentionInputError as exc:
         log.error("%s", exc)
         return 2

@@ -427,12 +427,17 @@ def read_text_stints(path: Path) -> tuple[pd.DataFrame, list[SheetRead]]:
     return frame, reads
 
 
-def read_stints(path: Path) -> tuple[pd.DataFrame | None, list[SheetRead]]:
-    """Dispatch on the file type: workbooks, DDP-style frames, or text tables (gzipped or not)."""
+def read_stints(path: Path, cache_dir: Path | None = None) -> tuple[pd.DataFrame | None, list[SheetRead]]:
+    """Dispatch on the file type: workbooks, DDP-style frames, or text tables (gzipped or not).
+    With `cache_dir`, a workbook is read once and kept there as parquet (workbook_cache.py)."""
     suffix = path.suffix.lower()
     if suffix in FRAME_SUFFIXES:
         return read_ddp_stints(path)
     if suffix in WORKBOOK_SUFFIXES:
+        if cache_dir is not None:
+            from ice_tracker.detention.workbook_cache import read_workbook_cached
+
+            return read_workbook_cached(path, cache_dir)
         return read_workbook_stints(path)
     if suffix in TEXT_SUFFIXES or (suffix == ".gz" and _text_suffix(path) in TEXT_SUFFIXES):
         return read_text_stints(path)

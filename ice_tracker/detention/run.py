@@ -112,8 +112,11 @@ def _adp_tables(pop: DailyPopulation, national_daily: pd.DataFrame, period: str)
 
 
 def run_detention(inputs: list[Path], out_dir: Path, extract_date: date | None = None,
-                  facilities: Path | None = None) -> dict[str, Any]:
+                  facilities: Path | None = None, cache_dir: Path | None = None) -> dict[str, Any]:
     """Derive every detention output into `out_dir`; returns a small summary (also in report.json).
+
+    With `cache_dir`, each raw workbook is read once and kept there as parquet keyed by its sha256
+    (ice_tracker/detention/workbook_cache.py): a re-derivation never opens the .xlsx again.
 
     Unreadable files or sheets are recorded and skipped; the run fails only when nothing is readable.
     """
@@ -122,7 +125,7 @@ def run_detention(inputs: list[Path], out_dir: Path, extract_date: date | None =
     frames, reads, errors = [], [], []
     for path in files:
         try:
-            frame, sheet_reads = read_stints(path)
+            frame, sheet_reads = read_stints(path, cache_dir)
         except (DetentionInputError, OSError, ValueError) as exc:
             log.error("%s", exc)
             errors.append({"file": path.name, "error": str(exc)})

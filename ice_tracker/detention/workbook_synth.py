@@ -120,28 +120,23 @@ _VOCABULARY = ["MEXICO", "GUATEMALA", "HONDURAS", "EL SALVADOR", "VENEZUELA", "C
 
 
 def _column(xml_col: str, kind: str, n: int, rng: np.random.Generator, strings: dict[str, int],
-            values: list[object] | None) -> list[str]:
-    """One column's cell XML for n rows ('' for an empty cell)."""
+            values: pd.Series | None) -> list[str]:
+    """One column's cell XML for n rows ('' for an empty cell); `{r}` stands for the row number."""
     if values is None:
         if kind in ("datetime", "date", "bond_date"):
-            values = list(pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 4000 * 1440, n), unit="min"))
+            values = pd.Series(pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 4000 * 1440, n), unit="min"))
         elif kind in ("number", "bond_number"):
-            values = [float(v) for v in rng.choice([0, 1, 12, 30, 1500, 5000], n)]
+            values = pd.Series(rng.choice([0.0, 1.0, 12.0, 30.0, 1500.0, 5000.0], n))
         else:
-            values = [str(v) for v in rng.choice(_VOCABULARY, n)]
-    cells = []
-    for v in values:
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
-            cells.append("")
-        elif isinstance(v, pd.Timestamp):
-            serial = (v - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
-            cells.append(f'<c r="{xml_col}{{r}}" s="1"><v>{serial!r}</v></c>')
-        elif isinstance(v, (int, float)):
-            cells.append(f'<c r="{xml_col}{{r}}"><v>{v!r}</v></c>')
-        else:
-            index = strings.setdefault(str(v), len(strings))
-            cells.append(f'<c r="{xml_col}{{r}}" t="s"><v>{index}</v></c>')
-    return cells
+            values = pd.Series(rng.choice(_VOCABULARY, n))
+    if pd.api.types.is_datetime64_any_dtype(values):
+        serials = (values.astype("datetime64[s]") - pd.Timestamp("1899-12-30")).dt.total_seconds() / 86400.0
+        return ["" if v != v else f'<c r="{xml_col}{{r}}" s="1"><v>{v!r}</v></c>' for v in serials.tolist()]
+    if pd.api.types.is_float_dtype(values):
+        return ["" if v != v else f'<c r="{xml_col}{{r}}"><v>{v!r}</v></c>' for v in values.tolist()]
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    index = [strings.setdefault(str(u), len(strings)) for u in uniques]
+    return ["" if c < 0 else f'<c r="{xml_col}{{r}}" t="s"><v>{index[c]}</v></c>' for c in codes.tolist()]
 
 
 def write_release_workbook(path: Path, stints: pd.DataFrame, sheets: int = 1, header_row: int = 7) -> None:
@@ -156,16 +151,19 @@ def write_release_workbook(path: Path, stints: pd.DataFrame, sheets: int = 1, he
     n = len(stints)
     rng = np.random.default_rng(11)
     strings: dict[str, int] = {}
+    codes = stints["detention_facility_code"].astype(str)
+    ids = stints["unique_identifier"]
     given = {
-        "Stay Book In Date Time": list(stints["stay_book_in_date_time"]),
-        "Book In Date Time": list(stints["book_in_date_time"]),
-        "Book Out Date Time": [None if pd.isna(v) else v for v in stints["book_out_date_time"]],
-        "Stay Book Out Date Time": [None if pd.isna(v) else v for v in stints["stay_book_out_date_time"]],
-        "Detention Facility Code": [str(v) for v in stints["detention_facility_code"]],
-        "Detention Facility": [f"FACILITY {v}" for v in stints["detention_facility_code"]],
-        "Gender": [str(v) for v in stints["gender"]],
-        "Anonymized Identifier": [f"{int(v):040x}" if not isinstance(v, str) else v for v in stints["unique_identifier"]],
-        "Birth Date": [REDACTED] * n,
+        "Stay Book In Date Time": stints["stay_book_in_date_time"],
+        "Book In Date Time": stints["book_in_date_time"],
+        "Book Out Date Time": stints["book_out_date_time"],
+        "Stay Book Out Date Time": stints["stay_book_out_date_time"],
+        "Detention Facility Code": codes,
+        "Detention Facility": "FACILITY " + codes,
+        "Gender": stints["gender"].astype(str),
+        "Anonymized Identifier": ids.astype(str).str.pad(40, fillchar="0") if ids.dtype == object or isinstance(
+            ids.dtype, pd.StringDtype) else pd.Series([f"{int(v):040x}" for v in ids]),
+        "Birth Date": pd.Series([REDACTED] * n),
     }
     kinds = alias_table()
     columns = [_column(column_letters(i), kinds[normalize_name(name)].kind, n, rng, strings, given.get(name))

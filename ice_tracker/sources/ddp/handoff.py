@@ -6,7 +6,9 @@ listed in data/quarantine.csv and failures.csv, skipped by later runs) instead o
 Raw ICE detentions workbooks are preferred; DDP's processed stints parquet is used when a release
 has no raw workbook. The derivations write into a cache folder per release; its small outputs (CSV, JSON)
 are then copied into `<data>/data/detention/` to be committed, with the facility-day parquet (small, and
-the source of the per-facility charts); the other parquet intermediates stay in the cache.
+the source of the per-facility charts); the other parquet intermediates stay in the cache. Each raw
+workbook's typed table is kept in `<cache>/ddp/detention/workbooks/` keyed by its sha256, so a
+re-derivation (new rules, a rerun) never parses the 280 MB workbooks again.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ def hand_off(release_id: str, store: ReleaseStore, data_dir: Path, cache_dir: Pa
         return {"status": UNAVAILABLE, "inputs": [p.name for p in inputs]}
     work = cache_dir / "ddp" / "detention" / release_id
     try:
-        summary = run_limited("ddp_parse", run_detention, inputs, work)
+        summary = run_limited("ddp_parse", run_detention, inputs, work, None, None, cache_dir / "ddp" / "detention" / "workbooks")
     except SandboxFailure as exc:  # which of several inputs did it cannot be told: all wait for new rules
         quarantine = Quarantine(data_dir)
         for row in rows:
