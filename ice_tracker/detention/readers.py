@@ -18,8 +18,11 @@ import gzip
 import io
 import itertools
 import logging
+import os
 import re
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 HEADER_SCAN_ROWS = 25
 MIN_KNOWN_HEADER_NAMES = 3
 CHUNK_ROWS = 100_000
+WINDOW_THREADS = min(2, os.cpu_count() or 1)
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls")
 TEXT_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".psv")
@@ -241,10 +245,17 @@ def _windowed_sheet(book: WindowedWorkbook, part: SheetPart, file: str, reads: l
     for frame in _row_frames(iter(header.pending), header.row + 1, header.names, file, part.name):
         count += len(frame)
         yield frame
-    for window in windows:
-        for frame in _window_frames(window, header.names, file, part.name):
-            count += len(frame)
-            yield frame
+    # windows are parsed and typed on WINDOW_THREADS threads (fastexcel and Arrow release the GIL) while
+    # this one inflates and cuts the next; at most WINDOW_THREADS windows wait, so memory stays bounded
+    with ThreadPoolExecutor(max_workers=WINDOW_THREADS, thread_name_prefix="xlsx-window") as pool:
+        waiting: deque[Future[list[pd.DataFrame]]] = deque()
+        for window in itertools.chain(windows, [None]):
+            if window is not None:
+                waiting.append(pool.submit(lambda w: list(_window_frames(w, header.names, file, part.name)), window))
+            while waiting and (window is None or len(waiting) > WINDOW_THREADS):
+                for frame in waiting.popleft().result():
+                    count += len(frame)
+                    yield frame
     reads.append(SheetRead(file, part.name, header.row, count, header.unknown))
 
 

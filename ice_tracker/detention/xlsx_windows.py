@@ -144,31 +144,41 @@ class WindowedWorkbook:
             return
         row_end, data_end = b"</" + prefix + b"row>", b"</" + prefix + b"sheetData>"
         tail = data_end + b"</" + prefix + b"worksheet>"
-        buffer = buffer[match.end():]
-        done, want = False, first
-        while not done:
-            # gather at least `want` row ends (or the end of sheetData)
-            while not done and buffer.count(row_end) < want:
+        buffer = bytearray(buffer[match.end():])  # appending to a bytearray is not quadratic
+        ends, counted = buffer.count(row_end), len(buffer)
+        done, want = data_end in buffer, first
+        while True:
+            # gather at least `want` row ends (or the end of sheetData); only new bytes are counted
+            while not done and ends < want:
                 chunk = stream.read(INFLATE_CHUNK)
-                if not chunk and data_end not in buffer:
+                if not chunk:
                     raise NotWindowable(f"sheet {part.name!r} ends inside sheetData")
                 buffer += chunk
-                done = data_end in buffer
-            if done:
-                body, buffer = buffer[: buffer.index(data_end)], b""
+                overlap = max(0, counted - len(row_end) + 1)
+                ends += buffer.count(row_end, overlap) - buffer.count(row_end, overlap, counted)
+                counted = len(buffer)
+                done = buffer.find(data_end, max(0, overlap - len(data_end))) >= 0
+            if done and ends <= want:
+                body = bytes(buffer[: buffer.index(data_end)])
+                buffer = bytearray()
             else:
                 cut = 0
                 for _ in range(want):
                     cut = buffer.index(row_end, cut) + len(row_end)
-                body, buffer = buffer[:cut], buffer[cut:]
-            want = rows
+                body = bytes(buffer[:cut])
+                del buffer[:cut]
+                ends -= want
+                counted = len(buffer)
             if ROW_NUMBER.search(body) is not None:  # else no row left (only the end of sheetData)
                 yield self._window(head, body, tail, prefix)
+            if not buffer:
+                return
+            want = rows
 
     def _window(self, head: bytes, body: bytes, tail: bytes, prefix: bytes) -> Window:
-        opening = b"<" + prefix + b"row"
-        if body.count(opening + b' r="') != body.count(opening + b" ") + body.count(opening + b">") and (
-                len(ROW_NUMBER.findall(body)) != body.count(opening + b" ") + body.count(opening + b">")):
+        opening = b"<" + prefix + b"row"  # inside sheetData only <row …> starts so
+        rows = body.count(opening)
+        if body.count(opening + b' r="') != rows and len(ROW_NUMBER.findall(body)) != rows:
             raise NotWindowable("rows without `r` numbers")
         first_row = int(ROW_NUMBER.search(body).group(1))
         last_row = int(ROW_NUMBER.findall(body[body.rindex(opening):])[-1])
