@@ -191,7 +191,7 @@ WHY_FASTER = (
 # Today's reader before the windowed one: every sheet whole through python-calamine's Python cells (the
 # path .xls / .xlsb still take); above 40 MB it streamed openpyxl cells instead (`_openpyxl_baseline`).
 WHOLE_SHEET_READER = ("import ice_tracker.detention.readers as readers\n"
-                      "readers.workbook_frames = lambda path, reads: readers._whole_sheets(path, reads)\n")
+                      "readers.read_workbook_stints.__defaults__ = (True,)  # whole_sheets=True\n")
 
 
 def _contender(kind: str, source: Path, extract: str, out: Path, cache: Path | None = None) -> dict[str, float]:

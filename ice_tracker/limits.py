@@ -103,9 +103,10 @@ LIMITS: dict[str, Limit] = {
                                "keeps sending new keys cannot hold a backfill forever"),
     "wayback_page_bytes": Limit(10 * 1024 * 1024, "bytes", "a captured 287(g) page or one CDX answer page is read "
                                 "into memory whole; real ones are well under 1 MB"),
-    "xlsx_window_rows": Limit(100_000, "rows", "an .xlsx detentions sheet is read this many rows at a time "
-                              "(ice_tracker/detention/xlsx_windows.py): calamine holds a window as a dense grid "
-                              "(~32 bytes a cell), so 100,000 rows x 53 columns stay near 200 MB whatever the sheet size"),
+    "xlsx_window_rows": Limit(50_000, "rows", "an .xlsx detentions sheet is read this many rows at a time "
+                              "(ice_tracker/detention/xlsx_windows.py), two windows at once: a window of a real "
+                              "release (53 columns) is ~170 MB of sheet XML plus calamine's dense grid (~32 bytes a "
+                              "cell), so reading stays under ~1 GB whatever the sheet size"),
 }
 
 

@@ -246,13 +246,13 @@ def _windowed_sheet(book: WindowedWorkbook, part: SheetPart, file: str, reads: l
         count += len(frame)
         yield frame
     # windows are parsed and typed on WINDOW_THREADS threads (fastexcel and Arrow release the GIL) while
-    # this one inflates and cuts the next; at most WINDOW_THREADS windows wait, so memory stays bounded
+    # this one inflates and cuts the next; at most WINDOW_THREADS windows are in flight, so memory stays bounded
     with ThreadPoolExecutor(max_workers=WINDOW_THREADS, thread_name_prefix="xlsx-window") as pool:
         waiting: deque[Future[list[pd.DataFrame]]] = deque()
         for window in itertools.chain(windows, [None]):
             if window is not None:
                 waiting.append(pool.submit(lambda w: list(_window_frames(w, header.names, file, part.name)), window))
-            while waiting and (window is None or len(waiting) > WINDOW_THREADS):
+            while waiting and (window is None or len(waiting) >= WINDOW_THREADS):
                 for frame in waiting.popleft().result():
                     count += len(frame)
                     yield frame
@@ -318,11 +318,15 @@ def workbook_frames(path: Path, reads: list[SheetRead]) -> Iterator[tuple[str, p
         book.close()
 
 
-def read_workbook_stints(path: Path) -> tuple[pd.DataFrame | None, list[SheetRead]]:
-    """Every sheet of a raw ICE detentions workbook, stacked, with source file/sheet/row columns."""
+def read_workbook_stints(path: Path, whole_sheets: bool = False) -> tuple[pd.DataFrame | None, list[SheetRead]]:
+    """Every sheet of a raw ICE detentions workbook, stacked, with source file/sheet/row columns.
+
+    `whole_sheets` reads every sheet whole through python-calamine's cells (the reader before the
+    windowed one, and still the one for .xls / .xlsb): the reference the windowed reader is tested
+    and benchmarked against."""
     reads: list[SheetRead] = []
     by_sheet: dict[str, list[pd.DataFrame]] = {}
-    for sheet, frame in workbook_frames(path, reads):
+    for sheet, frame in (_whole_sheets(path, reads) if whole_sheets else workbook_frames(path, reads)):
         if frame is None:
             by_sheet.pop(sheet, None)
         else:

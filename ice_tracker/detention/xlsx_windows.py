@@ -103,8 +103,8 @@ class WindowedWorkbook:
                   for sheet in ET.fromstring(self.zip.read(book)).iter(f"{{{_MAIN_NS}}}sheet")]
         return sheets, styles, shared
 
-    def _package(self, head: bytes, rows: bytes, tail: bytes) -> bytes:
-        """One sheet's XML (head + rows + tail) with the original styles and shared strings, uncompressed."""
+    def _package(self, head: bytes, marker: bytes, rows: bytes, tail: bytes) -> bytes:
+        """One sheet's XML (head + marker + rows + tail) with the original styles and shared strings, uncompressed."""
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
             out.writestr("[Content_Types].xml", _CONTENT_TYPES)
@@ -125,6 +125,7 @@ class WindowedWorkbook:
                          f'xmlns="{_PKG_REL_NS}">{"".join(rels)}</Relationships>')
             with out.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
                 sheet.write(head)
+                sheet.write(marker)
                 sheet.write(rows)
                 sheet.write(tail)
         return buffer.getvalue()
@@ -169,8 +170,10 @@ class WindowedWorkbook:
                 del buffer[:cut]
                 ends -= want
                 counted = len(buffer)
-            if ROW_NUMBER.search(body) is not None:  # else no row left (only the end of sheetData)
-                yield self._window(head, body, tail, prefix)
+            if b"<" + prefix + b"row" in body:  # else no row left (only the end of sheetData)
+                window = self._window(head, body, tail, prefix)
+                del body  # only the packaged copy stays alive while the window is read
+                yield window
             if not buffer:
                 return
             want = rows
@@ -187,4 +190,4 @@ class WindowedWorkbook:
             p, n = prefix, first_row - 1
             marker = (b"<%srow r=\"%d\"><%sc r=\"A%d\" t=\"inlineStr\"><%sis><%st>%s</%st></%sis></%sc></%srow>"
                       % (p, n, p, n, p, p, MARKER.encode(), p, p, p, p))
-        return Window(first_row, last_row, self._package(head, marker + body, tail))
+        return Window(first_row, last_row, self._package(head, marker, body, tail))
