@@ -132,6 +132,9 @@ def test_new_release_is_detected_archived_and_handed_to_detention(site: DdpSite,
     # only the small facility-day table (the per-facility charts' source) is committed; stints and stays stay cached
     assert [p.name for p in out.glob("*.parquet")] == ["facility_daily_population.parquet"]
     assert (dirs[1] / "ddp" / "detention" / "2026-03-10" / "stints.parquet").is_file()
+    # the raw workbook's typed table is cached by its sha256: a re-derivation never parses it again
+    [entry] = (dirs[1] / "ddp" / "detention" / "workbooks").iterdir()
+    assert entry.name.startswith(rows["detentions"]["sha256"] + "-") and (entry / "reads.json").is_file()
     report = json.loads((out / "report.json").read_text())
     # the file name says 20260311 but this small synthetic release's data ends on 2025-08-18: the series
     # ends with the data (a day without data is never counted)
