@@ -76,13 +76,18 @@ def write_layout(path: Path, stints: pd.DataFrame, layout: dict[str, str], heade
     return path
 
 
-@pytest.fixture(scope="module")
-def stints() -> pd.DataFrame:
-    frame = synthetic_stints(400, n_facilities=9, start=pd.Timestamp("2025-10-01").date(),
-                             extract_date=pd.Timestamp(EXTRACT).date(), seed=5, string_ids=True)
+def layout_stints(n: int, n_facilities: int, seed: int) -> pd.DataFrame:
+    """Synthetic stints from 2025-10-01 to the extract date, with text codes as in the workbooks."""
+    frame = synthetic_stints(n, n_facilities=n_facilities, start=pd.Timestamp("2025-10-01").date(),
+                             extract_date=pd.Timestamp(EXTRACT).date(), seed=seed, string_ids=True)
     frame["detention_facility_code"] = frame["detention_facility_code"].astype(str)
     frame["gender"] = frame["gender"].astype(str)
     return frame
+
+
+@pytest.fixture(scope="module")
+def stints() -> pd.DataFrame:
+    return layout_stints(400, 9, 5)
 
 
 def _derive(tmp_path: Path, *inputs: Path, extra: tuple[str, ...] = ()) -> tuple[int, Path]:

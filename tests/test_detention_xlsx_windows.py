@@ -18,18 +18,13 @@ import pandas as pd
 import pytest
 
 from ice_tracker.detention.readers import read_workbook_stints
-from ice_tracker.detention.synth import synthetic_stints
-from tests.test_detention_layouts import (EXTRACT, LAYOUT_2012_2023, LAYOUT_2026, LAYOUT_ALPHABETICAL, LAYOUT_MESSY,
-                                          write_layout)
+from tests.test_detention_layouts import (LAYOUT_2012_2023, LAYOUT_2026, LAYOUT_ALPHABETICAL, LAYOUT_MESSY,
+                                          layout_stints, write_layout)
 
 
 @pytest.fixture(scope="module")
 def stints() -> pd.DataFrame:
-    frame = synthetic_stints(120, n_facilities=5, start=pd.Timestamp("2025-10-01").date(),
-                             extract_date=pd.Timestamp(EXTRACT).date(), seed=3, string_ids=True)
-    frame["detention_facility_code"] = frame["detention_facility_code"].astype(str)
-    frame["gender"] = frame["gender"].astype(str)
-    return frame
+    return layout_stints(120, 5, 3)
 
 
 def _same_as_whole_sheets(path: Path) -> pd.DataFrame:
