@@ -21,6 +21,7 @@ from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.utils import decode_text
 
 from ice_tracker.moa.ocr import Ocr, OcrError
+from ice_tracker.moa.pdfium_text import image_share, read_text_layer, widget_pages
 from ice_tracker.moa.words import Word, decode_cids, ocr_page_text
 
 log = logging.getLogger(__name__)
@@ -192,22 +193,76 @@ def root_cause(exc: BaseException) -> BaseException:
 
 def read_pdf(path: Path, ocr: Ocr | None, defer_ocr: bool = False) -> PdfContent:
     """Text of every page of `path`; pages without a text layer are OCRed when `ocr` is given
-    (`defer_ocr`: not yet; they are marked `deferred` for the caller to OCR the ones it needs)."""
+    (`defer_ocr`: not yet; they are marked `deferred` for the caller to OCR the ones it needs).
+
+    The text layer is read with pdfium (`pdfium_text`, ~20x faster than pdfminer, same layout);
+    form fields and signatures with pdfminer, only on pages that carry widgets. A file pdfium
+    cannot open is read the old way, which also classifies why it is unreadable."""
     sniff(path)
     started = time.perf_counter()
+    try:
+        document: pdfium.PdfDocument | None = pdfium.PdfDocument(path)
+    except pdfium.PdfiumError:
+        document = None  # read outside this handler, so pdfminer's error is not chained to pdfium's
+    if document is None:
+        content = read_with_pdfplumber(path)
+    else:
+        try:
+            content = read_with_pdfium(path, document)
+        finally:
+            document.close()
+    if not content.pages:
+        raise PdfReadError("corrupt", "no pages")
+    content.seconds["text"] += time.perf_counter() - started
+    to_ocr = [i for i, page in enumerate(content.pages) if needs_ocr(page.text, page.is_scan)]
+    if to_ocr:
+        if ocr is None or defer_ocr:
+            for index in to_ocr:
+                content.pages[index] = replace(content.pages[index], source="none" if ocr is None else "deferred")
+        else:
+            ocr_pages(path, content, to_ocr, ocr)
+    return content
+
+
+def read_with_pdfium(path: Path, document: pdfium.PdfDocument) -> PdfContent:
     content = PdfContent(pages=[])
-    to_ocr: list[int] = []
+    for index in range(len(document)):
+        page = document[index]
+        try:
+            text, words = read_text_layer(page)
+            is_scan = image_share(page) >= BIG_IMAGE_SHARE
+            width, height = page.get_width(), page.get_height()
+        finally:
+            page.close()
+        kept = words if SIGNATURE_HINT.search(text) else []  # positions matter only near a signature block
+        content.pages.append(Page(index + 1, text, kept, float(width), float(height), "text", is_scan))
+    with_widgets = widget_pages(document)
+    if with_widgets:
+        try:
+            with pdfplumber.open(path, pages=[i + 1 for i in with_widgets]) as pdf:
+                for index, plumber_page in zip(with_widgets, pdf.pages, strict=True):
+                    fields, signatures, field_words = widgets(plumber_page, index + 1)
+                    content.pages[index].words.extend(field_words)
+                    content.form_fields.extend(fields)
+                    content.signatures.extend(signatures)
+        except Exception as exc:  # pdfminer raises many unrelated types on damaged files
+            log.warning("%s: form fields not read (%s: %s)", path.name, type(exc).__name__, exc)
+    return content
+
+
+def read_with_pdfplumber(path: Path) -> PdfContent:
+    """The text layer read with pdfplumber: for files pdfium refuses (raises `PdfReadError` with
+    the reason when pdfminer refuses them too)."""
+    content = PdfContent(pages=[])
     try:
         with pdfplumber.open(path) as pdf:
             for index, plumber_page in enumerate(pdf.pages):
-                page, wants_ocr = text_layer_page(plumber_page, index + 1)
+                page, _ = text_layer_page(plumber_page, index + 1)
                 fields, signatures, field_words = widgets(plumber_page, index + 1)
                 page.words.extend(field_words)
                 content.form_fields.extend(fields)
                 content.signatures.extend(signatures)
                 content.pages.append(page)
-                if wants_ocr:
-                    to_ocr.append(index)
     except PdfReadError:
         raise
     except Exception as exc:  # pdfminer raises many unrelated types on damaged files
@@ -215,15 +270,6 @@ def read_pdf(path: Path, ocr: Ocr | None, defer_ocr: bool = False) -> PdfContent
         if isinstance(cause, (PDFPasswordIncorrect, PDFEncryptionError)):
             raise PdfReadError("encrypted", f"needs a password ({type(cause).__name__})") from exc
         raise PdfReadError("corrupt", f"{type(cause).__name__}: {cause}"[:300]) from exc
-    if not content.pages:
-        raise PdfReadError("corrupt", "no pages")
-    content.seconds["text"] += time.perf_counter() - started
-    if to_ocr:
-        if ocr is None or defer_ocr:
-            for index in to_ocr:
-                content.pages[index] = replace(content.pages[index], source="none" if ocr is None else "deferred")
-        else:
-            ocr_pages(path, content, to_ocr, ocr)
     return content
 
 
