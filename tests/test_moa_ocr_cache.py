@@ -11,7 +11,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ice_tracker.moa.metadata_ocr import search_order
 from ice_tracker.moa.ocr import find_tesseract
-from ice_tracker.moa.ocr_cache import load_words, save_words
+from ice_tracker.moa.handwriting import Reading
+from ice_tracker.moa.ocr_cache import load_readings, load_words, save_readings, save_words
 from ice_tracker.moa.table import STATS, ArchivedPdf, process
 from ice_tracker.moa.words import Word
 
@@ -53,6 +54,15 @@ def test_cached_words_come_back_exactly_and_only_for_the_same_engine(tmp_path: P
     assert load_words(tmp_path, "ab" * 32, 3, 100, "tesseract 5 eng psm3") is None
     (tmp_path / "ab" / f"{'ab' * 32}_p3_200dpi.json").write_text("{cut sho", encoding="utf-8")
     assert load_words(tmp_path, "ab" * 32, 3, 200, "tesseract 5 eng psm3") is None  # damaged: read again
+
+
+def test_handwriting_readings_are_kept_for_the_same_question_only(tmp_path: Path) -> None:
+    readings = {"lea": Reading("2020-04-30", "04-30-2020", -12.25, 3.2, True)}
+    key = [7, {"dpi": 200}, True, ["2019-06-01", "2020-06-09", "None"], ["lea"], "reader 1", [("Date:", 1.0, 2.0, 3.0, 4.0)]]
+    save_readings(tmp_path, "d" * 64, key, readings)
+    assert load_readings(tmp_path, "d" * 64, key) == readings
+    assert load_readings(tmp_path, "d" * 64, [*key[:-1], [("Date:", 1.0, 2.0, 3.5, 4.0)]]) is None  # another label
+    assert load_readings(None, "d" * 64, key) is None
 
 
 def test_signature_search_starts_two_thirds_in() -> None:

@@ -25,6 +25,7 @@ from ice_tracker.moa.handwriting import read_party_dates, rules
 from ice_tracker.moa.journal import Journal, read_journal
 from ice_tracker.moa.ocr import DEFAULT_DPI, Ocr, find_tesseract
 from ice_tracker.moa.metadata_ocr import ocr_for_metadata
+from ice_tracker.moa.ocr_cache import load_readings, save_readings
 from ice_tracker.moa.overrides import FIELDS as OVERRIDABLE
 from ice_tracker.moa.overrides import FILE_NAME as OVERRIDES_FILE
 from ice_tracker.moa.overrides import apply_field_overrides, load_field_overrides, overridden_fields
@@ -132,7 +133,7 @@ def process(
         content = fill_dates_by_ocr(data_dir / item.paths[0], content, fields, names, ocr)
     started = time.perf_counter()
     handwriting = fill_dates_by_handwriting(
-        data_dir / item.paths[0], content, fields, reader, item.first_archived, roster_ice
+        data_dir / item.paths[0], content, fields, reader, item.first_archived, roster_ice, ocr.cache_dir if ocr else None
     )
     stats["handwriting_seconds"] += time.perf_counter() - started
     stats["handwriting_pdfs"] += handwriting not in ("not_needed", "unavailable")
@@ -200,11 +201,13 @@ def fill_dates_by_handwriting(
     reader: Reader,
     first_archived: str,
     roster_ice: str = "",
+    memo: Path | None = None,
 ) -> str:
     """Read the dates still missing off the rendered signature page; returns the `handwriting` status.
 
     The LEA signs before ICE, so its date is sought no later than ICE's (from the PDF, else the
-    roster's `roster_ice`).
+    roster's `roster_ice`). `memo`: where readings are kept (the OCR cache), so the same question
+    about the same page is answered once.
 
     not_needed: both dates already known; used: at least one date read; unread: tried, nothing
     clear enough; unavailable: no reader installed; failed: the page could not be rendered.
@@ -230,7 +233,12 @@ def fill_dates_by_handwriting(
     window = (last - dt.timedelta(days=settings["window_days"]), last)
     ice_date = fields["ice_signed"] or roster_ice
     lea_until = dt.date.fromisoformat(ice_date) if ice_date and settings["lea_signs_first"] else None
-    readings = read_party_dates(reader, image, settings["dpi"] / 72.0, words, lea_left, window, lea_until, tuple(missing))
+    key = [page.number, settings, lea_left, [str(d) for d in (*window, lea_until)], missing, getattr(reader, "version", ""),
+           [(w.text, w.x0, w.x1, w.top, w.bottom) for w in words]]
+    readings = load_readings(memo, content.sha256, key)
+    if readings is None:  # the full-text pass asks again what the metadata pass asked: read once
+        readings = read_party_dates(reader, image, settings["dpi"] / 72.0, words, lea_left, window, lea_until, tuple(missing))
+        save_readings(memo, content.sha256, key, readings)
     used = False
     for party in missing:
         reading = readings.get(party)
