@@ -14,7 +14,8 @@ from __future__ import annotations
 import ctypes
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -35,11 +36,9 @@ def display_space(page: pdfium.PdfPage) -> tuple[int, float, float, float, float
     return page.get_rotation(), x0, y0, x1, y1
 
 
-def shown_box(space: tuple[int, float, float, float, float], origin_x: float, rect: pdfium_c.FS_RECTF) -> tuple[float, float, float]:
-    """(x0, x1, bottom) of a character in the shown page: x0 at its origin, the rest from its box."""
+def shown_box(space: tuple[int, float, float, float, float], rect: pdfium_c.FS_RECTF) -> tuple[float, float, float]:
+    """(x0, x1, bottom) of a character's box in the shown page (turned by /Rotate)."""
     rotation, x0, y0, x1, y1 = space
-    if rotation == 0:
-        return origin_x - x0, max(rect.right, origin_x) - x0, y1 - rect.bottom
     corners = [(rect.left, rect.bottom), (rect.left, rect.top), (rect.right, rect.bottom), (rect.right, rect.top)]
     if rotation == 90:
         shown = [(y - y0, x - x0) for x, y in corners]
@@ -57,8 +56,8 @@ def page_chars(textpage: pdfium.PdfTextPage, space: tuple[int, float, float, flo
     raw = textpage.raw
     count = pdfium_c.FPDFText_CountChars(raw)
     rect = pdfium_c.FS_RECTF()
-    origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
     matrix = pdfium_c.FS_MATRIX()
+    upright, x0, _, _, y1 = space[0] == 0, space[1], space[2], space[3], space[4]
     chars: list[Char] = []
     size, box_height = 0.0, -1.0
     get_unicode, map_error, loose_box = pdfium_c.FPDFText_GetUnicode, pdfium_c.FPDFText_HasUnicodeMapError, pdfium_c.FPDFText_GetLooseCharBox
@@ -75,14 +74,17 @@ def page_chars(textpage: pdfium.PdfTextPage, space: tuple[int, float, float, flo
             text = "-"
         if not loose_box(raw, index, rect):
             continue
-        pdfium_c.FPDFText_GetCharOrigin(raw, index, origin_x, origin_y)
         height = rect.top - rect.bottom
         if abs(height - box_height) > 1e-4:  # another font or size (the box spans the font's ascent to descent)
             pdfium_c.FPDFText_GetMatrix(raw, index, matrix)
             size = pdfium_c.FPDFText_GetFontSize(raw, index) * math.hypot(matrix.c, matrix.d)
             box_height = height
-        x0, x1, bottom = shown_box(space, origin_x.value, rect)
-        chars.append((text, x0, x1, bottom - size, bottom, False))
+        if upright:  # most pages: no /Rotate (the box's left edge is the glyph's origin)
+            bottom = y1 - rect.bottom
+            chars.append((text, rect.left - x0, rect.right - x0, bottom - size, bottom, False))
+        else:
+            left, right, bottom = shown_box(space, rect)
+            chars.append((text, left, right, bottom - size, bottom, False))
     return chars
 
 
@@ -148,28 +150,31 @@ def read_text_layer(page: pdfium.PdfPage) -> tuple[str, list[Word]]:
 
 
 def image_share(page: pdfium.PdfPage) -> float:
-    """The largest share of the page covered by one image (form XObjects included)."""
+    """The largest share of the page covered by one image (inside form XObjects too)."""
     area = float(page.get_width() * page.get_height()) or 1.0
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
     best = 0.0
-    for image in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):
-        left, bottom, right, top = image.get_bounds()
-        best = max(best, (right - left) * (top - bottom) / area)
+
+    def walk(count: int, get: Callable[[int], Any], depth: int) -> None:
+        nonlocal best
+        for index in range(count):
+            item = get(index)
+            kind = pdfium_c.FPDFPageObj_GetType(item)
+            if kind == pdfium_c.FPDF_PAGEOBJ_IMAGE and pdfium_c.FPDFPageObj_GetBounds(item, left, bottom, right, top):
+                best = max(best, (right.value - left.value) * (top.value - bottom.value) / area)
+            elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < 15:
+                walk(pdfium_c.FPDFFormObj_CountObjects(item), lambda i, form=item: pdfium_c.FPDFFormObj_GetObject(form, i), depth + 1)
+
+    walk(pdfium_c.FPDFPage_CountObjects(page.raw), lambda i: pdfium_c.FPDFPage_GetObject(page.raw, i), 0)
     return best
 
 
-def widget_pages(document: pdfium.PdfDocument) -> list[int]:
-    """0-based indexes of pages carrying form widgets (filled fields, signatures)."""
-    found = []
-    for index in range(len(document)):
-        page = document[index]
-        try:
-            for number in range(pdfium_c.FPDFPage_GetAnnotCount(page.raw)):
-                annot = pdfium_c.FPDFPage_GetAnnot(page.raw, number)
-                subtype = pdfium_c.FPDFAnnot_GetSubtype(annot)
-                pdfium_c.FPDFPage_CloseAnnot(annot)
-                if subtype == pdfium_c.FPDF_ANNOT_WIDGET:
-                    found.append(index)
-                    break
-        finally:
-            page.close()
-    return found
+def has_widgets(page: pdfium.PdfPage) -> bool:
+    """Whether the page carries form widgets (filled fields, signatures)."""
+    for number in range(pdfium_c.FPDFPage_GetAnnotCount(page.raw)):
+        annot = pdfium_c.FPDFPage_GetAnnot(page.raw, number)
+        subtype = pdfium_c.FPDFAnnot_GetSubtype(annot)
+        pdfium_c.FPDFPage_CloseAnnot(annot)
+        if subtype == pdfium_c.FPDF_ANNOT_WIDGET:
+            return True
+    return False

@@ -24,7 +24,7 @@ from pdfminer.utils import decode_text
 
 from ice_tracker.moa.ocr import Ocr, OcrError
 from ice_tracker.moa.ocr_cache import load_words, save_words
-from ice_tracker.moa.pdfium_text import image_share, read_text_layer, widget_pages
+from ice_tracker.moa.pdfium_text import has_widgets, image_share, read_text_layer
 from ice_tracker.moa.words import Word, decode_cids, ocr_page_text
 
 log = logging.getLogger(__name__)
@@ -222,17 +222,19 @@ def read_pdf(path: Path, ocr: Ocr | None, defer_ocr: bool = False, sha256: str =
 
 def read_with_pdfium(path: Path, document: pdfium.PdfDocument) -> PdfContent:
     content = PdfContent(pages=[])
+    with_widgets = []
     for index in range(len(document)):
         page = document[index]
         try:
             text, words = read_text_layer(page)
             is_scan = image_share(page) >= BIG_IMAGE_SHARE
             width, height = page.get_width(), page.get_height()
+            if has_widgets(page):
+                with_widgets.append(index)
         finally:
             page.close()
         kept = words if SIGNATURE_HINT.search(text) else []  # positions matter only near a signature block
         content.pages.append(Page(index + 1, text, kept, float(width), float(height), "text", is_scan))
-    with_widgets = widget_pages(document)
     if with_widgets:
         try:
             with pdfplumber.open(path, pages=[i + 1 for i in with_widgets]) as pdf:
