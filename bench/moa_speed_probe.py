@@ -5,6 +5,9 @@ an earlier commit ("today's code"), so that both are timed by the same harness o
 
     python bench/moa_speed_probe.py text  WORK PDF...   # run_moa on 2 workers: PDFs/s end to end
     python bench/moa_speed_probe.py scan  WORK PDF...   # per scan: metadata pass, then full text
+
+Run it from a folder without an `ice_tracker/` in it: the worker pool's forkserver puts the current
+folder first on its path, and would otherwise time that package.
 """
 
 from __future__ import annotations
