@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +42,91 @@ from ice_tracker.moa.ocr import find_tesseract  # noqa: E402
 from ice_tracker.roster.history import build_history  # noqa: E402
 
 LABELS = REPO / "tests" / "data" / "moa_labels.csv"
+# "Today's code" for the side-by-side speed figures: the last commit before the pdfium text layer,
+# the OCR cache and the metadata pass that OCRs only the pages it needs.
+BASELINE_REF = "2c9a324"
+TARGET_TEXT_PER_SECOND = 2.0
+TARGET_SCAN_METADATA_SECONDS = 15.0
+TYPED = {"typed", "form_field"}  # dates printed: no OCR re-read and no handwriting reader needed
+
+
+def export_baseline(ref: str, into: Path) -> Path | None:
+    """The `ice_tracker` package as it was at `ref` (git archive), or None without git history."""
+    into.mkdir(parents=True)
+    try:
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "ice_tracker"], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"  (today's code at {ref} not available: {exc}; figures for ours only)")
+        return None
+    return into
+
+
+def probe(package_root: Path, mode: str, work: Path, pdfs: list[Path]) -> dict:
+    """bench/moa_speed_probe.py with `package_root`'s ice_tracker first on the path."""
+    env = {**os.environ, "PYTHONPATH": str(package_root), "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "moa_speed_probe.py"), mode, str(work), *map(str, pdfs)],
+                          capture_output=True, text=True, env=env, cwd=work.parent)
+    if done.returncode != 0:
+        raise RuntimeError(f"probe failed ({package_root}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def verdict(met: bool) -> str:
+    return "MET" if met else "NOT MET"
+
+
+def speed_beside_today(args: argparse.Namespace, pdfs: list[Path], labels: list[dict[str, str]], work: Path) -> None:
+    """Ours beside today's code, same PDFs, same harness, same run; each figure beside its target."""
+    kinds = {lab["file"]: lab for lab in labels}
+    typed = [p for p in pdfs if p.name in kinds and kinds[p.name]["kind"] == "text_layer"
+             and {kinds[p.name]["lea_signed_how"], kinds[p.name]["ice_signed_how"]} <= TYPED]
+    text_all = [p for p in pdfs if p.name in kinds and kinds[p.name]["kind"] == "text_layer"]
+    scans = [p for p in pdfs if p.name in kinds and kinds[p.name]["kind"] == "scanned"][: args.scans]
+    baseline = export_baseline(args.baseline_ref, work / "baseline")
+    sides = [("ours", REPO)] + ([(f"today ({args.baseline_ref})", baseline)] if baseline else [])
+    print(f"\nSpeed beside today's code (same PDFs, same run, 2 workers; the machine may be shared: compare ratios)")
+    sets = [(f"typed-date text-layer PDFs x{args.copies}", typed * args.copies)]
+    if not args.text_layer_only:
+        sets.append(("all 13 text-layer fixtures (6 need the handwriting reader)", text_all))
+    for title, chosen in sets:
+        results = {name: probe(root, "text", work / f"text_{name[:5]}_{len(chosen)}_{title[:3]}", chosen) for name, root in sides}
+        print(f"  {title}: PDFs/s end to end (metadata + full text), target >= {TARGET_TEXT_PER_SECOND:g}/s")
+        for name, result in results.items():
+            rate = result["per_second"]
+            print(f"    {name:<18} {rate:6.2f}/s ({result['pdfs']} PDFs in {result['seconds']:6.1f} s)"
+                  + (f"   {verdict(rate >= TARGET_TEXT_PER_SECOND)}" if name == "ours" else ""))
+        if len(results) == 2:
+            ours, today = (r["per_second"] for r in results.values())
+            print(f"    ratio ours/today   {ours / today:6.1f}x")
+    if not scans:
+        print("  scanned PDFs: skipped (short mode; run without CI=true)")
+        return
+    results = {name: probe(root, "scan", work / f"scan_{name[:5]}", scans) for name, root in sides}
+    print(f"  scanned PDFs, one at a time: metadata pass (target <= {TARGET_SCAN_METADATA_SECONDS:g} s), then full text;"
+          " Tesseract pages read (+ coarse pages locating the signature)")
+    totals: dict[str, list[float]] = {}
+    for name, result in results.items():
+        for row in result["scans"]:
+            meta, full = row["metadata_seconds"], row["full_seconds"]
+            pages = (row["metadata_ocr_pages"], row["full_ocr_pages"], row["metadata_coarse_pages"])
+            totals.setdefault(name, []).extend([meta])
+            print(f"    {name:<18} {row['file'][:40]:<40} metadata {meta:6.1f} s (handwriting {row['metadata_handwriting_seconds']:5.1f} s)"
+                  f"  full {full:6.1f} s   OCR pages {pages[0]:.0f} + {pages[1]:.0f} (+{pages[2]:.0f} coarse)"
+                  + (f"   {verdict(meta <= TARGET_SCAN_METADATA_SECONDS)}" if name == "ours" else ""))
+        rows = result["scans"]
+        full_pages = sum(r["metadata_ocr_pages"] + r["full_ocr_pages"] for r in rows)
+        print(f"    {name:<18} mean metadata {sum(totals[name]) / len(totals[name]):6.1f} s; OCR pages metadata + full text: "
+              f"{full_pages:.0f} (+{sum(r['metadata_coarse_pages'] for r in rows):.0f} coarse)")
+    if len(results) == 2:
+        ours, today = (r["scans"] for r in results.values())
+        reused = sum(r["full_ocr_pages"] for r in ours) + sum(r["metadata_ocr_pages"] for r in ours)
+        pages_today = sum(r["metadata_ocr_pages"] + r["full_ocr_pages"] for r in today)
+        same = all(a["full_fields"] == b["full_fields"] for a, b in zip(ours, today))
+        once = sum(r["full_ocr_pages"] for r in today)  # today's full pass reads every page that needs OCR
+        print(f"    OCR pages, metadata + full text: ours {reused:.0f} vs today {pages_today:.0f}; pages needing OCR "
+              f"{once:.0f} (no page read twice: {verdict(reused <= once)});"
+              f" fields of the scans identical to today's: {same}")
 
 
 def naive_text(pdfs: list[Path]) -> tuple[int, float]:
@@ -77,12 +164,19 @@ def rate(pages: int, seconds: float) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fixtures", type=Path, default=REPO.parent / "shared" / "fixtures" / "ice287g")
+    shared = Path(os.environ.get("ICE_TRACKER_FIXTURES") or REPO.parent / "shared" / "fixtures")
+    parser.add_argument("--fixtures", type=Path, default=shared / "ice287g")
     parser.add_argument("--baseline-ocr-pages", type=int, default=6, help="pages OCRed by the naive baseline (slow)")
     parser.add_argument("--text-layer-only", action="store_true", default=os.environ.get("CI") == "true",
                         help="measure the text-layer PDFs only (the default when CI=true)")
+    parser.add_argument("--baseline-ref", default=BASELINE_REF, help="the commit whose agreement reader is 'today's code'")
+    parser.add_argument("--copies", type=int, default=None, help="copies of the typed-date PDFs timed (short 2, else 4)")
+    parser.add_argument("--scans", type=int, default=4, help="scanned PDFs timed one at a time (not in short mode)")
     args = parser.parse_args()
+    args.copies = args.copies or (2 if args.text_layer_only else 4)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
     labels = list(csv.DictReader(open(LABELS, newline="", encoding="utf-8")))
+    all_labels = list(labels)
     pdfs = sorted((args.fixtures / "agreements").rglob("*.pdf"))
     if args.text_layer_only:
         labels = [lab for lab in labels if lab["kind"] != "scanned"]
@@ -91,6 +185,7 @@ def main() -> int:
     if not pdfs:
         print(f"no PDFs under {args.fixtures}/agreements", file=sys.stderr)
         return 2
+    every_pdf = sorted((args.fixtures / "agreements").rglob("*.pdf"))
     ocr = find_tesseract()
     print(f"{len(pdfs)} PDFs; OCR: {('tesseract ' + ocr.version + f' at {ocr.dpi} dpi') if ocr else 'unavailable'}")
 
@@ -109,7 +204,10 @@ def main() -> int:
         again = run_moa(source, Path(out), overrides_dir=no_overrides)
         rerun = time.perf_counter() - start
 
-    print(f"\nfull run: {full:.1f} s, {summary['processed']} PDFs, {summary['read_ocr_pages']} OCR pages, {summary['failed']} failures")
+    print(f"\nfull run: {full:.1f} s, {summary['processed']} PDFs, {summary['read_ocr_pages']} OCR pages "
+          f"(Tesseract read {summary.get('read_tesseract_pages', '?')} by pass {summary.get('read_tesseract_by_phase', {})}, "
+          f"+{summary.get('read_tesseract_coarse_pages', 0)} coarse pages locating signatures; the rest from the OCR cache), "
+          f"{summary['failed']} failures")
     print(f"re-run (incremental): {rerun:.2f} s, {again['processed']} PDFs read again\n")
     result = accuracy(rows, labels)
     print("Field accuracy vs hand labels (tests/data/moa_labels.csv):")
@@ -145,9 +243,10 @@ def main() -> int:
         print(f"  {name:<55} {field:<11} got {got or '(blank)':<28} want {want or '(blank)'}")
 
     print("\nThroughput (ours, from the full run above, vs naive baseline):")
-    base_pages, base_time = naive_text(pdfs)
     print(f"  text layer  ours  {rate(summary['read_text_pages'], summary['read_text_seconds'])}   (text + words + form fields + signatures)")
-    print(f"  text layer  naive {rate(base_pages, base_time)}   (pdfplumber extract_text only, every page)")
+    if not args.text_layer_only:  # short mode: today's code below is the comparison (this one costs minutes)
+        base_pages, base_time = naive_text(pdfs)
+        print(f"  text layer  naive {rate(base_pages, base_time)}   (pdfplumber extract_text only, every page)")
     if ocr is not None:
         scans = [p for p in pdfs if any(lab["file"] == p.name and lab["kind"] == "scanned" for lab in labels)]
         sample = [(path, i) for path in scans for i in range(2)][: args.baseline_ocr_pages]
@@ -155,6 +254,8 @@ def main() -> int:
         if sample:  # none in the text-layer-only mode
             naive_n, naive_t = naive_ocr(sample)
             print(f"  OCR         naive {rate(naive_n, naive_t)}   (300 dpi image_to_string, default threads, {len(sample)} scanned pages)")
+    with tempfile.TemporaryDirectory(prefix="bench_moa_speed_") as work:
+        speed_beside_today(args, every_pdf if not args.text_layer_only else pdfs, all_labels, Path(work))
     assert all(f in result["all"] for f in FIELDS)
     return 0
 

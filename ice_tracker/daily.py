@@ -238,7 +238,8 @@ def _derive_moa(view: Path, ctx: RunContext) -> dict[str, Any]:
 
     # the journal lives in the real data dir, not the staging view: a killed run keeps what it read
     return run_moa(view, roster_cache=ctx.cache_dir / "roster", budget_minutes=getattr(ctx.args, "moa_budget", None),
-                   workers=getattr(ctx.args, "moa_workers", None), journal=moa_journal(ctx.data_dir))
+                   workers=getattr(ctx.args, "moa_workers", None), journal=moa_journal(ctx.data_dir),
+                   ocr_cache=ctx.cache_dir / "moa_ocr")
 
 
 def _derive_publish(view: Path, ctx: RunContext) -> dict[str, Any]:

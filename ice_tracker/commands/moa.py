@@ -31,10 +31,11 @@ def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ice_tracker.config import default_cache_dir
     from ice_tracker.moa import run_moa
 
     data_dir = args.data_dir or default_data_dir()
     summary = run_moa(data_dir, args.out_dir, tesseract=args.tesseract, dpi=args.dpi, handwriting=not args.no_handwriting,
-                      budget_minutes=args.moa_budget, workers=args.moa_workers)
+                      budget_minutes=args.moa_budget, workers=args.moa_workers, ocr_cache=default_cache_dir() / "moa_ocr")
     print(json.dumps(summary, sort_keys=True))
     return 0

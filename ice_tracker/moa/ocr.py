@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytesseract
 from PIL import Image
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 
 TESSERACT_ENV = "ICE_TRACKER_TESSERACT"
 DEFAULT_DPI = 200
-# One thread per Tesseract call: the machine is shared and pages are OCRed one after another.
+# One thread per Tesseract call: pages are spread over the cores instead (pdftext.ocr_page_words).
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 
@@ -39,6 +40,12 @@ class Ocr:
     dpi: int = DEFAULT_DPI
     lang: str = "eng"
     timeout: float = 120.0
+    cache_dir: Path | None = None  # where pages' words are kept (ocr_cache); None: not kept
+
+    @property
+    def engine(self) -> str:
+        """What a cached reading must have been made with to stand for a new one."""
+        return f"tesseract {self.version} {self.lang} psm3"
 
     def words(self, image: Image.Image, scale: float) -> list[Word]:
         """OCR one page image into words placed in PDF points (`scale` = pixels per point)."""

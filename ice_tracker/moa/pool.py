@@ -58,6 +58,7 @@ class Settings:
     dpi: int | None
     handwriting: bool
     limits: dict[str, float]  # read by the caller: workers fork from a server started earlier
+    ocr_cache: Path | None = None  # where OCR words are kept between passes and runs (ocr_cache)
 
 
 def moa_limits() -> dict[str, float]:

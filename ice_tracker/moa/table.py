@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -23,11 +24,13 @@ from ice_tracker.moa.handwriting import DateReader, find_date_reader, handwritin
 from ice_tracker.moa.handwriting import read_party_dates, rules
 from ice_tracker.moa.journal import Journal, read_journal
 from ice_tracker.moa.ocr import DEFAULT_DPI, Ocr, find_tesseract
+from ice_tracker.moa.metadata_ocr import ocr_for_metadata
+from ice_tracker.moa.ocr_cache import load_readings, save_readings
 from ice_tracker.moa.overrides import FIELDS as OVERRIDABLE
 from ice_tracker.moa.overrides import FILE_NAME as OVERRIDES_FILE
 from ice_tracker.moa.overrides import apply_field_overrides, load_field_overrides, overridden_fields
 from ice_tracker.moa.limits_check import PdfTooLarge, check_pdf_size
-from ice_tracker.moa.pdftext import PdfContent, PdfReadError, ocr_pages, read_pdf, render_page, reread_page
+from ice_tracker.moa.pdftext import PdfContent, PdfReadError, read_pdf, render_page, reread_page
 from ice_tracker.moa.pool import Job, Settings, available_cores, limit_row, moa_limits, run_jobs
 from ice_tracker.moa.progress import Progress
 from ice_tracker.moa.roster_dates import roster_signed_dates, signed_for
@@ -117,20 +120,20 @@ def process(
     """
     row: dict[str, Any] = {"sha256": item.sha256, "status": "ok", "error": "", "extractor": EXTRACTOR_VERSION}
     try:
-        content = read_pdf(data_dir / item.paths[0], ocr, defer_ocr=phase == "metadata")
+        content = read_pdf(data_dir / item.paths[0], ocr, defer_ocr=phase == "metadata", sha256=item.sha256)
     except PdfReadError as exc:
         log.warning("MOA %s (%s) unreadable: %s", item.paths[0], item.sha256[:12], exc)
         row.update(status=f"failed_{exc.kind}", error=exc.detail, ocr="")
         return row
     if ocr is not None and phase == "metadata":
-        ocr_through_signature(data_dir / item.paths[0], content, ocr)
+        ocr_for_metadata(data_dir / item.paths[0], content, ocr)
     names = [PurePosixPath(p).name for p in item.paths]
     fields = extract_fields(content, names)
     if ocr is not None and not (fields["lea_signed"] and fields["ice_signed"]):
         content = fill_dates_by_ocr(data_dir / item.paths[0], content, fields, names, ocr)
     started = time.perf_counter()
     handwriting = fill_dates_by_handwriting(
-        data_dir / item.paths[0], content, fields, reader, item.first_archived, roster_ice
+        data_dir / item.paths[0], content, fields, reader, item.first_archived, roster_ice, ocr.cache_dir if ocr else None
     )
     stats["handwriting_seconds"] += time.perf_counter() - started
     stats["handwriting_pdfs"] += handwriting not in ("not_needed", "unavailable")
@@ -138,6 +141,8 @@ def process(
     stats["ocr_pages"] += sum(1 for p in content.pages if p.source == "ocr")
     stats["text_seconds"] += content.seconds["text"]
     stats["ocr_seconds"] += content.seconds["ocr"]
+    stats["tesseract_pages"] += content.seconds.get("tesseract_pages", 0.0)
+    stats["tesseract_coarse_pages"] += content.seconds.get("tesseract_coarse_pages", 0.0)
     text = content.text
     atomic_write_text(out_dir / TEXT_DIR / f"{item.sha256}.txt", text)
     row.update(
@@ -150,17 +155,6 @@ def process(
     )
     row.update(fields)
     return row
-
-
-def ocr_through_signature(path: Path, content: PdfContent, ocr: Ocr) -> None:
-    """OCR deferred pages in order until the signature block is read (it may run onto the next
-    page): enough for every metadata field; later pages stay deferred."""
-    deferred = [i for i, page in enumerate(content.pages) if page.source == "deferred"]
-    for index in deferred:
-        found = signature_page(content)
-        if found is not None and index > found.number:  # pages are 1-based: index is past the next page
-            break
-        ocr_pages(path, content, [index], ocr)
 
 
 def roster_ice_date(roster_dates: list[str]) -> str:
@@ -207,11 +201,13 @@ def fill_dates_by_handwriting(
     reader: Reader,
     first_archived: str,
     roster_ice: str = "",
+    memo: Path | None = None,
 ) -> str:
     """Read the dates still missing off the rendered signature page; returns the `handwriting` status.
 
     The LEA signs before ICE, so its date is sought no later than ICE's (from the PDF, else the
-    roster's `roster_ice`).
+    roster's `roster_ice`). `memo`: where readings are kept (the OCR cache), so the same question
+    about the same page is answered once.
 
     not_needed: both dates already known; used: at least one date read; unread: tried, nothing
     clear enough; unavailable: no reader installed; failed: the page could not be rendered.
@@ -237,7 +233,12 @@ def fill_dates_by_handwriting(
     window = (last - dt.timedelta(days=settings["window_days"]), last)
     ice_date = fields["ice_signed"] or roster_ice
     lea_until = dt.date.fromisoformat(ice_date) if ice_date and settings["lea_signs_first"] else None
-    readings = read_party_dates(reader, image, settings["dpi"] / 72.0, words, lea_left, window, lea_until, tuple(missing))
+    key = [page.number, settings, lea_left, [str(d) for d in (*window, lea_until)], missing, getattr(reader, "version", ""),
+           [(w.text, w.x0, w.x1, w.top, w.bottom) for w in words]]
+    readings = load_readings(memo, content.sha256, key)
+    if readings is None:  # the full-text pass asks again what the metadata pass asked: read once
+        readings = read_party_dates(reader, image, settings["dpi"] / 72.0, words, lea_left, window, lea_until, tuple(missing))
+        save_readings(memo, content.sha256, key, readings)
     used = False
     for party in missing:
         reading = readings.get(party)
@@ -319,6 +320,8 @@ def restore_journal(path: Path, out_dir: Path) -> dict[str, dict[str, Any]]:
 def worker_tools(settings: Settings) -> tuple[Ocr | None, Reader]:
     """Tesseract (located once per worker) and the handwriting reader (loaded on first use)."""
     ocr = find_tesseract(settings.tesseract, settings.dpi or DEFAULT_DPI)
+    if ocr is not None:
+        ocr = replace(ocr, cache_dir=settings.ocr_cache)
     return ocr, (find_date_reader if settings.handwriting else None)
 
 
@@ -335,7 +338,8 @@ def read_one(settings: Settings, job: Job, tools: tuple[Ocr | None, Reader]) -> 
     return row, stats
 
 
-STATS = ["text_pages", "text_seconds", "ocr_pages", "ocr_seconds", "handwriting_pdfs", "handwriting_seconds"]
+STATS = ["text_pages", "text_seconds", "ocr_pages", "ocr_seconds", "tesseract_pages", "tesseract_coarse_pages",
+         "handwriting_pdfs", "handwriting_seconds"]
 
 
 def newest_first(item: ArchivedPdf, roster_dates: list[str]) -> tuple[str, str]:
@@ -363,6 +367,7 @@ def run_moa(
     budget_minutes: float | None = None,
     workers: int | None = None,
     journal: Path | None = None,
+    ocr_cache: Path | None = None,
 ) -> dict[str, Any]:
     """Bring the MOA text and metadata up to date with the archive; returns a run summary.
 
@@ -379,7 +384,29 @@ def run_moa(
     the run stops, saves what it has and reports the rest as `backlog` (the next run continues).
     `journal`: where finished rows are kept meanwhile (default `data/moa_metadata.journal.jsonl`
     in `out_dir`, removed at the end); a caller-given journal is left for the caller to remove.
+    `ocr_cache`: where Tesseract's words are kept per page (the daily job: the cache dir's
+    `moa_ocr/`), so no page is OCRed twice across passes and runs; default: a temporary folder
+    (shared by this run's passes only).
     """
+    with tempfile.TemporaryDirectory(prefix="moa_ocr_") as scratch:
+        return run_moa_with_cache(data_dir, out_dir, tesseract, dpi, handwriting, overrides_dir, roster_cache,
+                                  budget_minutes, workers, journal, ocr_cache or Path(scratch))
+
+
+def run_moa_with_cache(
+    data_dir: Path,
+    out_dir: Path | None,
+    tesseract: str | None,
+    dpi: int | None,
+    handwriting: bool,
+    overrides_dir: Path | None,
+    roster_cache: Path | None,
+    budget_minutes: float | None,
+    workers: int | None,
+    journal: Path | None,
+    ocr_cache: Path,
+) -> dict[str, Any]:
+    """`run_moa` with its OCR cache folder decided."""
     started = time.monotonic()
     out_dir = out_dir or data_dir
     ocr = find_tesseract(tesseract, dpi or DEFAULT_DPI)
@@ -404,6 +431,7 @@ def run_moa(
             continue
         first.append(Job(sha, archive[sha], ice, "metadata" if ocr is not None else "full"))
     fresh: dict[str, dict[str, Any]] = {}
+    tesseract_by_phase: dict[str, float] = {}
     journal_file = Journal(journal_path)
 
     def finished(job: Job, result: tuple[dict[str, Any], dict[str, float]]) -> None:
@@ -413,11 +441,12 @@ def run_moa(
         journal_file.add({**row, "text": text.read_text(encoding="utf-8") if text.is_file() else None})
         for key, value in timing.items():
             stats[key] += value
+        tesseract_by_phase[job.phase] = tesseract_by_phase.get(job.phase, 0) + timing.get("tesseract_pages", 0)
         if job.phase == "metadata" and row.get("ocr") == "pending":
             later.append(Job(job.sha256, job.item, job.roster_ice, "full"))
         bar.step()
 
-    settings = Settings(data_dir, out_dir, tesseract, dpi, reader_wanted, moa_limits())
+    settings = Settings(data_dir, out_dir, tesseract, dpi, reader_wanted, moa_limits(), ocr_cache)
     stop_at = started + budget_minutes * 60 if budget_minutes else None
     with Progress(len(first), "moa metadata") as bar:
         left = run_jobs(first, settings, finished, workers or available_cores(), stop_at)
@@ -464,6 +493,9 @@ def run_moa(
         "read_text_seconds": round(stats["text_seconds"], 2),
         "read_ocr_pages": int(stats["ocr_pages"]),
         "read_ocr_seconds": round(stats["ocr_seconds"], 2),
+        "read_tesseract_pages": int(stats["tesseract_pages"]),  # pages Tesseract read (the rest came from the cache)
+        "read_tesseract_coarse_pages": int(stats["tesseract_coarse_pages"]),
+        "read_tesseract_by_phase": {phase: int(n) for phase, n in sorted(tesseract_by_phase.items())},  # coarse readings locating signatures
         "ocr_unavailable": sum(1 for r in rows if r.get("ocr") == "unavailable"),
         "handwriting": handwriting_version() if reader_wanted else "unavailable",
         "read_handwriting_pdfs": int(stats["handwriting_pdfs"]),

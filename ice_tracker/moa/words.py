@@ -1,6 +1,6 @@
 """Positioned words → text lines, for a whole page or one column of it.
 
-Text-layer pages (pdfplumber) and OCR pages (Tesseract) both become lists of `Word`s in PDF
+Text-layer pages (pdfium, laid out as pdfplumber would) and OCR pages (Tesseract) both become lists of `Word`s in PDF
 points, so the signature block, whose two columns (LEA, ICE) are side by side, is read the same
 way from either source.
 """

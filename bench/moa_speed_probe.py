@@ -1,0 +1,78 @@
+"""Time one agreement-reader implementation (the `ice_tracker` first on PYTHONPATH); prints JSON.
+
+Run by bench/bench_moa.py twice in one run, once on this checkout and once on an exported copy of
+an earlier commit ("today's code"), so that both are timed by the same harness on the same PDFs:
+
+    python bench/moa_speed_probe.py text  WORK PDF...   # run_moa on 2 workers: PDFs/s end to end
+    python bench/moa_speed_probe.py scan  WORK PDF...   # per scan: metadata pass, then full text
+
+Run it from a folder without an `ice_tracker/` in it: the worker pool's forkserver puts the current
+folder first on its path, and would otherwise time that package.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import sys
+import time
+from pathlib import Path
+
+from ice_tracker.moa.handwriting import find_date_reader
+from ice_tracker.moa.ocr import find_tesseract
+from ice_tracker.moa.table import STATS, ArchivedPdf, process, run_moa
+
+
+def archive_of(pdfs: list[Path], root: Path) -> Path:
+    """PDFs under `agreements/` as the archive holds them, each with distinct bytes (a comment added)."""
+    for number, pdf in enumerate(pdfs):
+        target = root / "agreements" / "run" / "ST" / f"Agency_{number}" / pdf.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(pdf.read_bytes() + f"\n% copy {number}\n".encode())
+    return root
+
+
+def text_layer(work: Path, pdfs: list[Path]) -> dict[str, float]:
+    archive = archive_of(pdfs, work / "archive")
+    (work / "no_overrides").mkdir()
+    extra = {"ocr_cache": work / "ocr_cache"} if "ocr_cache" in inspect.signature(run_moa).parameters else {}
+    started = time.perf_counter()
+    summary = run_moa(archive, work / "out", overrides_dir=work / "no_overrides", workers=2, **extra)
+    seconds = time.perf_counter() - started
+    return {"pdfs": len(pdfs), "seconds": seconds, "per_second": len(pdfs) / seconds, "processed": summary["processed"]}
+
+
+def scans(work: Path, pdfs: list[Path]) -> dict[str, object]:
+    archive = archive_of(pdfs, work / "archive")
+    ocr, reader = find_tesseract(), find_date_reader()
+    if ocr is not None and any(f.name == "cache_dir" for f in dataclasses.fields(ocr)):
+        ocr = dataclasses.replace(ocr, cache_dir=work / "ocr_cache")
+    out = []
+    for path in sorted((archive / "agreements").rglob("*.pdf")):
+        item = ArchivedPdf(f"{len(out):064d}", [path.relative_to(archive).as_posix()])
+        row: dict[str, object] = {"file": path.name}
+        for phase in ("metadata", "full"):
+            stats = dict.fromkeys(STATS, 0.0)
+            started = time.perf_counter()
+            fields = process(archive, work / "out", item, ocr, reader, stats, phase=phase)
+            row[f"{phase}_seconds"] = time.perf_counter() - started
+            # today's code has no cache: every page with OCR text was read by Tesseract in this pass
+            row[f"{phase}_ocr_pages"] = stats["tesseract_pages"] if "tesseract_pages" in STATS else stats["ocr_pages"]
+            row[f"{phase}_coarse_pages"] = stats.get("tesseract_coarse_pages", 0.0)
+            row[f"{phase}_handwriting_seconds"] = stats["handwriting_seconds"]
+            row[f"{phase}_fields"] = {k: fields.get(k, "") for k in ("model", "lea_name", "lea_signed", "ice_signed")}
+        out.append(row)
+    return {"scans": out}
+
+
+def main() -> int:
+    mode, work, pdfs = sys.argv[1], Path(sys.argv[2]), [Path(p) for p in sys.argv[3:]]
+    work.mkdir(parents=True, exist_ok=True)
+    result = text_layer(work, pdfs) if mode == "text" else scans(work, pdfs)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""OCR only the scanned pages an agreement's metadata needs: its first pages and its signature page.
+
+The model and the agency are on the first page (the parties clause may run onto the second); the
+signing dates and signatories are in the signature block, "By signing this MOA ..." near the end
+of the agreement's body, before its appendices. Reading a whole 14-page scan to find them costs
+~15 page readings; this reads the first two pages and the signature page (and the next, when the
+block runs over) at full resolution, and finds the signature page with a coarse reading of the
+other pages (`LOCATE_DPI`, about a third of the work of a full one), from the pages where the
+block usually is outwards. Every reading is cached (ocr_cache), so the full-text pass reuses them.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ice_tracker.moa.fields import patterns, rx, signature_page, squeeze
+from ice_tracker.moa.ocr import Ocr
+from ice_tracker.moa.pdftext import OCR_THREADS, PdfContent, ocr_page_words, ocr_pages
+from ice_tracker.moa.words import ocr_page_text
+
+log = logging.getLogger(__name__)
+
+LOCATE_DPI = 100  # enough for Tesseract to read 10-pt body text, e.g. "By signing this MOA"
+FIRST_PAGES = 2  # title, parties clause
+# Where the signature block usually is: the end of the body, about two thirds into the file
+# (the appendices follow). Only the search order depends on it; every page is tried if needed.
+TYPICAL_SHARE = 0.65
+
+
+def deferred(content: PdfContent) -> list[int]:
+    return [i for i, page in enumerate(content.pages) if page.source == "deferred"]
+
+
+def search_order(candidates: list[int], pages: int) -> list[int]:
+    """Page indexes from where the signature block usually is, outwards (later page first on a tie)."""
+    typical = TYPICAL_SHARE * (pages - 1)
+    return sorted(candidates, key=lambda i: (abs(i - typical), -i))
+
+
+def locate_signature(path: Path, content: PdfContent, ocr: Ocr, candidates: list[int]) -> int | None:
+    """Index of the deferred page holding the signature anchor, read coarsely, a core's worth of
+    pages at a time; None when no page shows it."""
+    anchor = rx(patterns()["signature"]["anchor"])
+    order = search_order(candidates, len(content.pages))
+    for start in range(0, len(order), OCR_THREADS):
+        batch = order[start : start + OCR_THREADS]
+        read = ocr_page_words(path, content.sha256, [i + 1 for i in batch], ocr, LOCATE_DPI, bool(content.form_fields),
+                              content.seconds)
+        for index in batch:
+            words = read.get(index + 1)
+            if words and anchor.search(squeeze(ocr_page_text(words))):
+                return index
+    return None
+
+
+def ocr_for_metadata(path: Path, content: PdfContent, ocr: Ocr) -> None:
+    """OCR (in place) the deferred pages the metadata fields need; the rest stay deferred."""
+    waiting = deferred(content)
+    if not waiting:
+        return
+    ocr_pages(path, content, [i for i in waiting if i < FIRST_PAGES], ocr)
+    if signature_page(content) is None:
+        rest = deferred(content)
+        found = locate_signature(path, content, ocr, rest) if rest else None
+        if found is None:  # not seen in the coarse reading: read every page in full, in order, until it is
+            for index in rest:
+                ocr_pages(path, content, [index], ocr)
+                if signature_page(content) is not None:
+                    break
+        else:
+            ocr_pages(path, content, [found], ocr)
+    block = signature_page(content)  # the block may run onto the next page, which may be a scan (deferred)
+    if block is not None and content.pages[block.number - 1].source == "deferred":
+        ocr_pages(path, content, [block.number - 1], ocr)
+    log.debug("%s: %d of %d pages OCRed for the metadata", path.name,
+              sum(1 for p in content.pages if p.source == "ocr"), len(content.pages))
+

@@ -1,0 +1,98 @@
+"""Scans: the metadata pass OCRs only the pages the fields need, and no page is OCRed twice."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from ice_tracker.moa.metadata_ocr import search_order
+from ice_tracker.moa.ocr import find_tesseract
+from ice_tracker.moa.handwriting import Reading
+from ice_tracker.moa.ocr_cache import load_readings, load_words, save_readings, save_words
+from ice_tracker.moa.table import STATS, ArchivedPdf, process
+from ice_tracker.moa.words import Word
+
+DPI = 100
+FILLER = ["The LEA will provide office space for participating officers.", "ICE will supervise the work."]
+PAGES = [
+    ["MEMORANDUM OF AGREEMENT", "287(g) Task Force Model",
+     "This Memorandum of Agreement (MOA) constitutes an agreement between United States",
+     "Immigration and Customs Enforcement (ICE), a component of the Department of Homeland",
+     "Security (DHS), and the Example County Sheriff's Office (ECSO), pursuant to which ICE"],
+    FILLER, FILLER, FILLER, FILLER,
+    ["By signing this MOA, each party represents it is fully authorized to enter into this MOA.",
+     "For the LEA:|For ICE:", "Date: March 4, 2025|Date: 03/11/2025", "Name: Jane Q. Doe|Name: John Roe"],
+    ["APPENDIX A", *FILLER], ["APPENDIX B", *FILLER],
+]  # fmt: skip
+
+
+def scanned_moa() -> bytes:
+    """An 8-page image-only MOA: parties on page 1, the signature block on page 6."""
+    images = []
+    for lines in PAGES:
+        image = Image.new("L", (int(8.5 * DPI), 11 * DPI), 255)
+        draw = ImageDraw.Draw(image)
+        font = ImageFont.load_default(size=18)
+        for i, text in enumerate(lines):
+            for x, column in zip((60, 480), text.split("|")):  # "left|right": the two signature columns
+                draw.text((x, 80 + i * 30), column, fill=0, font=font)
+        images.append(image)
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="PDF", resolution=DPI, save_all=True, append_images=images[1:])
+    return buffer.getvalue()
+
+
+def test_cached_words_come_back_exactly_and_only_for_the_same_engine(tmp_path: Path) -> None:
+    words = [Word("Date:", 10.5, 40.25, 700.125, 712.0, (1, 1, 2)), Word("x", 1 / 3, 2.0, 3.0, 4.0)]
+    save_words(tmp_path, "ab" * 32, 3, 200, "tesseract 5 eng psm3", words)
+    assert load_words(tmp_path, "ab" * 32, 3, 200, "tesseract 5 eng psm3") == words
+    assert load_words(tmp_path, "ab" * 32, 3, 200, "tesseract 6 eng psm3") is None  # another engine reads again
+    assert load_words(tmp_path, "ab" * 32, 3, 100, "tesseract 5 eng psm3") is None
+    (tmp_path / "ab" / f"{'ab' * 32}_p3_200dpi.json").write_text("{cut sho", encoding="utf-8")
+    assert load_words(tmp_path, "ab" * 32, 3, 200, "tesseract 5 eng psm3") is None  # damaged: read again
+
+
+def test_handwriting_readings_are_kept_for_the_same_question_only(tmp_path: Path) -> None:
+    readings = {"lea": Reading("2020-04-30", "04-30-2020", -12.25, 3.2, True)}
+    key = [7, {"dpi": 200}, True, ["2019-06-01", "2020-06-09", "None"], ["lea"], "reader 1", [("Date:", 1.0, 2.0, 3.0, 4.0)]]
+    save_readings(tmp_path, "d" * 64, key, readings)
+    assert load_readings(tmp_path, "d" * 64, key) == readings
+    assert load_readings(tmp_path, "d" * 64, [*key[:-1], [("Date:", 1.0, 2.0, 3.5, 4.0)]]) is None  # another label
+    assert load_readings(None, "d" * 64, key) is None
+
+
+def test_signature_search_starts_two_thirds_in() -> None:
+    assert search_order([2, 3, 4, 5, 6, 7], 8)[:2] == [5, 4]
+    assert sorted(search_order([2, 9, 4], 11)) == [2, 4, 9]  # every page is still tried
+
+
+def test_metadata_pass_reads_few_pages_and_the_full_pass_reuses_them(tmp_path: Path) -> None:
+    ocr = find_tesseract()
+    if ocr is None:
+        pytest.skip("tesseract-ocr not installed (CI installs it)")
+    ocr = replace(ocr, cache_dir=tmp_path / "cache")
+    pdf = tmp_path / "agreements" / "run" / "TX" / "Example" / "scan.pdf"
+    pdf.parent.mkdir(parents=True)
+    pdf.write_bytes(scanned_moa())
+    item = ArchivedPdf("c" * 64, ["agreements/run/TX/Example/scan.pdf"])
+
+    def read(phase: str) -> tuple[dict, dict]:
+        stats = dict.fromkeys(STATS, 0.0)
+        return process(tmp_path, tmp_path / "out", item, ocr, None, stats, phase=phase), stats
+
+    row, stats = read("metadata")
+    assert row["ocr"] == "pending" and row["ocr_pages"] == 3  # pages 1-2 and the signature page
+    assert stats["tesseract_pages"] == 3 and 1 <= stats["tesseract_coarse_pages"] <= 2
+    assert row["lea_name"] == "Example County Sheriff's Office"
+    assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")
+    row, stats = read("full")
+    assert row["ocr"] == "used" and row["ocr_pages"] == 8
+    assert stats["tesseract_pages"] == 5 and stats["tesseract_coarse_pages"] == 0  # the metadata pass's 3 reused
+    text = (tmp_path / "out" / "data" / "moa_text" / f"{'c' * 64}.txt").read_text(encoding="utf-8")
+    again, stats = read("full")
+    assert stats["tesseract_pages"] == 0 and again == row  # a later run: everything from the cache
+    assert (tmp_path / "out" / "data" / "moa_text" / f"{'c' * 64}.txt").read_text(encoding="utf-8") == text
