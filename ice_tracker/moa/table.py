@@ -38,7 +38,7 @@ from ice_tracker.moa.roster_dates import roster_signed_dates, signed_for
 log = logging.getLogger(__name__)
 
 # Bump when extraction changes so that cached rows are recomputed on the next run.
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"  # 4: text layers read with pdfium (pdfium_text.py)
 METADATA = PurePosixPath("data/moa_metadata.csv")
 REVIEW = PurePosixPath("data/moa_review.csv")
 REVIEW_COLUMNS = ["sha256", "file", "source_url", "field", "reason"]
