@@ -40,6 +40,14 @@ LAYOUT_ALPHABETICAL = {"unique_identifier": "Anonymized Unique Identifier",
                        "stay_book_out_date_time": "Stay Book Out Date Time",
                        "detention_facility_code": "Detention Facility Code", "gender": "Gender", "birth_date": "Birth Date"}
 LAYOUT_MESSY = {key: value.replace(" Date", "\nDate").upper() + "  " for key, value in LAYOUT_2026.items()}
+# Every real layout as written by `write_layout`: (columns, header row, date style, alphabetical order)
+LAYOUT_CASES = [
+    (LAYOUT_2026, 7, "cell", False),
+    (LAYOUT_2012_2023, 5, "text", False),
+    (LAYOUT_ALPHABETICAL, 7, "serial", True),
+    (LAYOUT_MESSY, 7, "text", False),
+]
+LAYOUT_CASE_IDS = ["2025-2026", "2012-2023", "alphabetical-2026", "messy-headers"]
 
 
 def _cell(value: object, style: str) -> object:
@@ -106,12 +114,7 @@ def reference_counts(stints: pd.DataFrame, tmp_path_factory: pytest.TempPathFact
     return pd.read_parquet(out / "facility_daily_population.parquet")
 
 
-@pytest.mark.parametrize("layout, header_row, style, alphabetical", [
-    (LAYOUT_2026, 7, "cell", False),
-    (LAYOUT_2012_2023, 5, "text", False),
-    (LAYOUT_ALPHABETICAL, 7, "serial", True),
-    (LAYOUT_MESSY, 7, "text", False),
-], ids=["2025-2026", "2012-2023", "alphabetical-2026", "messy-headers"])
+@pytest.mark.parametrize("layout, header_row, style, alphabetical", LAYOUT_CASES, ids=LAYOUT_CASE_IDS)
 def test_every_layout_gives_the_same_counts(tmp_path: Path, stints: pd.DataFrame, reference_counts: pd.DataFrame,
                                             layout: dict[str, str], header_row: int, style: str, alphabetical: bool) -> None:
     source = write_layout(tmp_path / "detentions.xlsx", stints, layout, header_row, sheets=3, style=style,

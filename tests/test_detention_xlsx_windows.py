@@ -18,8 +18,7 @@ import pandas as pd
 import pytest
 
 from ice_tracker.detention.readers import read_workbook_stints
-from tests.test_detention_layouts import (LAYOUT_2012_2023, LAYOUT_2026, LAYOUT_ALPHABETICAL, LAYOUT_MESSY,
-                                          layout_stints, write_layout)
+from tests.test_detention_layouts import LAYOUT_2026, LAYOUT_CASE_IDS, LAYOUT_CASES, layout_stints, write_layout
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +35,7 @@ def _same_as_whole_sheets(path: Path) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("window_rows", ["7", "100000"])
-@pytest.mark.parametrize("layout, header_row, style, alphabetical", [
-    (LAYOUT_2026, 7, "cell", False),
-    (LAYOUT_2012_2023, 5, "text", False),
-    (LAYOUT_ALPHABETICAL, 7, "serial", True),
-    (LAYOUT_MESSY, 7, "text", False),
-], ids=["2025-2026", "2012-2023", "alphabetical-2026", "messy-headers"])
+@pytest.mark.parametrize("layout, header_row, style, alphabetical", LAYOUT_CASES, ids=LAYOUT_CASE_IDS)
 def test_windows_give_the_whole_sheet_table(tmp_path: Path, stints: pd.DataFrame, monkeypatch: pytest.MonkeyPatch,
                                             window_rows: str, layout: dict[str, str], header_row: int, style: str,
                                             alphabetical: bool) -> None:
