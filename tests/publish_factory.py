@@ -1,5 +1,5 @@
 """Inputs for the publish tests: tiny hand-made data dirs, and detention outputs aggregated from DDP's
-real facility-day file (in the layout step 4 writes) when the shared fixtures are present."""
+real facility-day file (in the layout the detention command writes) when the shared fixtures are present."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def _file(date: str, list_name: str) -> str:
 
 
 def write_roster_inputs(data_dir: Path) -> None:
-    """A small but complete set of step 1–3 outputs: two participating and two pending rosters."""
+    """A small but complete set of the scrape, history and matching outputs: two participating and two pending rosters."""
     data = data_dir / "data"
     history = []
     latest = {name: max(d for d, n in ROSTERS if n == name) for name in ("participating", "pending")}
@@ -118,7 +118,7 @@ def write_roster_inputs(data_dir: Path) -> None:
 
 
 def write_detention_frame(out: Path, facility_days: pd.DataFrame, extract_date: str) -> None:
-    """Step 4's CSV outputs from a facility-day table (code, name, date, n_detained_at_midnight, n_detained)."""
+    """The detention command's CSV outputs from a facility-day table (code, name, date, n_detained_at_midnight, n_detained)."""
     days = facility_days.copy()
     days["date"] = pd.to_datetime(days["date"])
     national = days.groupby("date", sort=True)[["n_detained_at_midnight", "n_detained"]].sum().reset_index()
@@ -165,7 +165,7 @@ def write_small_detention(data_dir: Path) -> None:
 
 
 def write_ddp_detention(data_dir: Path, parquet: Path) -> None:
-    """Step 4's outputs aggregated from DDP's real facility-day file (March 2026 release)."""
+    """The detention command's outputs aggregated from DDP's real facility-day file (March 2026 release)."""
     days = pd.read_parquet(parquet, columns=["detention_facility_code", "detention_facility", "date",
                                              "n_detained_at_midnight", "n_detained"])
     write_detention_frame(data_dir / "data" / "detention", days, "2026-03-10")

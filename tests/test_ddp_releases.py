@@ -123,7 +123,7 @@ def test_new_release_is_detected_archived_and_handed_to_detention(site: DdpSite,
     assert {r["table"] for r in links} == {"arrests", "detentions", "stints", "all"}
     result = summary(dirs)
     assert result["commit_message"] == "DDP: new release through 2026-03-10, 3 files"
-    # Hand-off: step 4's small outputs committed, its parquet intermediates in the cache.
+    # Hand-off: the detention command's small outputs committed, its parquet intermediates in the cache.
     detention = result["steps"]["releases"]["detention"]["2026-03-10"]
     assert detention["status"] == "ok", detention
     assert detention["inputs"] == ["2026-ICLI-00005_Detentions_FY26_20260311_Redacted.xlsx"]
