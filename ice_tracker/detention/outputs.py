@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -69,6 +70,8 @@ def write_parquet(path: Path, frame: pd.DataFrame, date_columns: tuple[str, ...]
 
 
 def _cell(value: object) -> object:
+    if hasattr(value, "item") and not isinstance(value, (str, pd.Timestamp)):
+        value = value.item()  # a numpy scalar left in an object column
     if isinstance(value, float):
         return number(value)
     if value is None or value is pd.NA or value is pd.NaT:
@@ -82,6 +85,17 @@ def _cell(value: object) -> object:
 
 def write_frame_csv(path: Path, frame: pd.DataFrame) -> bool:
     """CSV with fixed float formatting (2 places), ISO dates, true/false, empty for missing."""
-    rows = ([_cell(v.item() if hasattr(v, "item") and not isinstance(v, (str, pd.Timestamp)) else v) for v in row]
-            for row in frame.itertuples(index=False, name=None))
-    return write_csv(path, list(frame.columns), rows)
+    columns = [_column_cells(frame[name]) for name in frame.columns]  # column-wise: no per-row frame access
+    return write_csv(path, list(frame.columns), zip(*columns))
+
+
+def _column_cells(column: pd.Series) -> list[object]:
+    """One column's CSV cells, as `_cell` renders them, with plain numpy columns done by type."""
+    if isinstance(column.dtype, np.dtype):
+        if column.dtype.kind == "f":
+            return [number(v) for v in column.tolist()]
+        if column.dtype.kind in "iu":
+            return column.tolist()
+        if column.dtype.kind == "b":
+            return ["true" if v else "false" for v in column.tolist()]
+    return [_cell(v) for v in column.tolist()]
