@@ -121,8 +121,8 @@ def test_a_pdf_past_its_deadline_costs_only_itself(tmp_path: Path, monkeypatch) 
     many_pdfs(data_dir, 2)
     slow = data_dir / RUN / "TEXAS" / "Slow" / "slow.pdf"  # 450 dense pages: under the page limit, not the deadline
     slow.parent.mkdir(parents=True)
-    slow.write_bytes(text_pdf([paragraph([f"line {i} of a very long and slow agreement"] * 40) for i in range(450)]))
-    monkeypatch.setenv("ICE_TRACKER_LIMIT_MOA_PDF_SECONDS", "5")
+    slow.write_bytes(text_pdf([paragraph([f"line {i} of a very long and slow agreement"] * 80) for i in range(450)]))
+    monkeypatch.setenv("ICE_TRACKER_LIMIT_MOA_PDF_SECONDS", "2")  # the slow PDF takes ~12 s with the pdfium text layer
     summary = run_moa(data_dir, tesseract=MISSING, handwriting=False, workers=1)
     rows = metadata_by_name(data_dir)
     assert summary["processed"] == 3 and len(rows) == 3

@@ -75,7 +75,7 @@ class ScrapeSummary:
     workbooks_unchanged: int = 0
     new_workbooks: list[str] = field(default_factory=list)
     pdf_links_checked: int = 0
-    pdf_links_due_recheck: int = 0  # held links a new roster still lists, revalidated today
+    pdf_links_due_recheck: int = 0  # URLs of held links a new roster still lists, revalidated today
     pdfs_unchanged: int = 0
     new_pdfs: list[str] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
@@ -342,8 +342,8 @@ class Scrape287g:
             targets[link.key] = (link, True)
         for link in previous:
             targets.setdefault(link.key, (link, False))
-        self.summary.pdf_links_due_recheck = sum(1 for key, (_, again) in targets.items()
-                                                 if again and key in previous_keys)
+        self.summary.pdf_links_due_recheck = len({key[0] for key, (_, again) in targets.items()
+                                                  if again and key in previous_keys})  # URLs, as requested
         fetches = _PdfFetches(self.client, self.archive)
         try:
             for key in sorted(targets):
