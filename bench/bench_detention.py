@@ -142,10 +142,11 @@ def part_workbook(rows: int) -> None:
         frames = [read_rows(values, path.name, title)[0] for title, values in sheets]
         baseline = time.perf_counter() - t
         theirs = stack(frames)
-        same = frame.drop(columns="source_row").equals(theirs.drop(columns="source_row"))
+        # values compared as objects: the windowed reader keeps few-valued text as categoricals
+        same = frame.drop(columns="source_row").astype(object).equals(theirs.drop(columns="source_row").astype(object))
         print(f"[workbook] windowed reader (fastexcel) → typed frame of {len(frame):,} rows: {ours:.2f} s")
         print(f"[workbook] openpyxl read-only → same typed frame: {baseline:.2f} s (cell reading alone {cells:.2f} s); "
-              f"identical frames {same}")
+              f"identical values {same}")
         print(f"[workbook] speed-up {baseline / ours:.1f}x (vs openpyxl cell reading alone, no typing: {cells / ours:.1f}x)")
         print(f"[workbook] target >= 5x: {'MET' if baseline / ours >= 5 else 'NOT MET'}")
 
