@@ -26,14 +26,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ice_tracker.detention.readers import DetentionInputError
-    from ice_tracker.detention.run import run_detention
+    from ice_tracker.detention import parquet_prefetch
 
+    parquet_prefetch.start(args.input)  # decodes while pandas is imported below
     try:
-        summary = run_detention(args.input, args.out, extract_date=args.extract_date, facilities=args.facilities,
-                                cache_dir=args.cache)
-    except DetentionInputError as exc:
-        log.error("%s", exc)
-        return 2
+        from ice_tracker.detention.readers import DetentionInputError
+        from ice_tracker.detention.run import run_detention
+
+        try:
+            summary = run_detention(args.input, args.out, extract_date=args.extract_date, facilities=args.facilities,
+                                    cache_dir=args.cache)
+        except DetentionInputError as exc:
+            log.error("%s", exc)
+            return 2
+    finally:
+        parquet_prefetch.discard()
     log.info("summary: %s", summary)
     return 0 if not summary["errors"] else 1

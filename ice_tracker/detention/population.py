@@ -11,6 +11,7 @@ Cost: one sort per grouping, O(n log n) in stints, independent of the number of 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,7 +104,20 @@ def daily_population(person: np.ndarray, facility: np.ndarray, facility_codes: n
     n_fac = int(len(facility_codes))
     span = n_days + 2
 
-    # per facility: group = (person, facility), bin = facility
+    # the per-facility and the national counts are independent: the national one runs on a second
+    # thread (numpy's sorts, gathers and accumulations release the GIL)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="detention-national") as pool:
+        national = pool.submit(_national_counts, person, bi, bo, n_days, span)
+        midnight, anytime, male, female = _facility_counts(person, facility, bi, bo, gender, n_fac, n_days, span)
+        national_midnight, national_anytime = national.result()
+    return DailyPopulation(start, np.asarray(facility_codes), midnight, anytime, male, female,
+                           national_midnight, national_anytime)
+
+
+def _facility_counts(person: np.ndarray, facility: np.ndarray, bi: np.ndarray, bo: np.ndarray, gender: np.ndarray,
+                     n_fac: int, n_days: int, span: int) -> tuple[np.ndarray, ...]:
+    """Midnight, any-time, male and female any-time counts per [facility, day]: group = (person,
+    facility), bin = facility."""
     at_fac = facility >= 0
     p, f, g = person[at_fac], facility[at_fac], gender[at_fac]
     s, e_mid = _clip(bi[at_fac], bo[at_fac], n_days)
@@ -117,15 +131,15 @@ def daily_population(person: np.ndarray, facility: np.ndarray, facility_codes: n
     for code in (GENDER_CODES["male"], GENDER_CODES["female"]):
         keep = g == code
         by_gender.append(_merged_coverage(key[keep], s[keep], e_any[keep], f[keep], n_fac, n_days))
-    del key, f, g, s, e_mid, e_any, order
+    return midnight, anytime, by_gender[0], by_gender[1]
 
-    # nationally: group = person, one bin
+
+def _national_counts(person: np.ndarray, bi: np.ndarray, bo: np.ndarray, n_days: int,
+                     span: int) -> tuple[np.ndarray, np.ndarray]:
+    """Midnight and any-time counts per day nationally: group = person, one bin."""
     s, e_mid = _clip(bi, bo, n_days)
     e_any = np.maximum(np.clip(bo + 1, 0, n_days), s)
     order = _sort_order(person, s, span)
     pp, s, e_mid, e_any = person[order], s[order], e_mid[order], e_any[order]
     zeros = np.zeros(pp.size, dtype=np.int64)
-    national_midnight = _merged_coverage(pp, s, e_mid, zeros, 1, n_days)[0]
-    national_anytime = _merged_coverage(pp, s, e_any, zeros, 1, n_days)[0]
-    return DailyPopulation(start, np.asarray(facility_codes), midnight, anytime, by_gender[0], by_gender[1],
-                           national_midnight, national_anytime)
+    return _merged_coverage(pp, s, e_mid, zeros, 1, n_days)[0], _merged_coverage(pp, s, e_any, zeros, 1, n_days)[0]

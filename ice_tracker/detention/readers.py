@@ -34,6 +34,7 @@ import pyarrow.compute  # noqa: F401  (pa.compute)
 from pandas.api.types import union_categoricals
 from python_calamine import CalamineWorkbook
 
+from ice_tracker.detention import parquet_prefetch
 from ice_tracker.detention.clean import DATETIME_KINDS, NUMBER_KINDS, TEXT, clean_frame, column_kind
 from ice_tracker.detention.columns import REQUIRED, describe_missing, known_name_count, map_header
 from ice_tracker.detention.xlsx_windows import NotWindowable, SheetPart, Window, WindowedWorkbook
@@ -368,26 +369,6 @@ def _typed_table(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[Sheet
     return frame, [SheetRead(name, "", None, len(frame), unknown)]
 
 
-def _few_valued_columns(path: Path) -> list[str]:
-    """Text columns the file stores dictionary-encoded at a few bytes a row (gender, status, facility):
-    read as categoricals, they are never expanded to one string per row."""
-    import pyarrow.parquet as pq
-
-    meta = pq.ParquetFile(path).metadata
-    if meta.num_rows == 0:
-        return []
-    schema = meta.schema.to_arrow_schema()
-    names = []
-    for j, name in enumerate(schema.names):
-        if not (pa.types.is_string(schema.field(name).type) or pa.types.is_large_string(schema.field(name).type)):
-            continue
-        chunks = [meta.row_group(i).column(j) for i in range(meta.num_row_groups)]
-        size = sum(chunk.total_uncompressed_size for chunk in chunks)
-        if all(any("DICTIONARY" in e for e in chunk.encodings) for chunk in chunks) and size <= 4 * meta.num_rows:
-            names.append(name)
-    return names
-
-
 def read_ddp_stints(path: Path) -> tuple[pd.DataFrame, list[SheetRead]]:
     """DDP's processed `detention-stints-latest.parquet` (or feather / Stata), via the same alias table."""
     suffix = path.suffix.lower()
@@ -397,7 +378,11 @@ def read_ddp_stints(path: Path) -> tuple[pd.DataFrame, list[SheetRead]]:
         elif suffix in (".feather", ".arrow"):
             raw = pd.read_feather(path)
         else:
-            raw = pd.read_parquet(path, read_dictionary=_few_valued_columns(path))
+            table = parquet_prefetch.take(path)
+            if table is None:
+                table = parquet_prefetch.read_table(path)
+            raw = table.to_pandas()  # what pandas.read_parquet does with pandas' default dtypes
+            del table
     except Exception as exc:  # pyarrow / the Stata reader raise many types for a file that is not a table
         raise DetentionInputError(f"{path.name}: not a readable {suffix} table: {type(exc).__name__}: {exc}") from exc
     return _typed_table(raw, path.name)
