@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
+import ice_tracker.detention.stints as stints_module
 from ice_tracker.detention.outputs import write_parquet
 from ice_tracker.detention.readers import read_stints, stack
 from ice_tracker.detention.stays import _first_of_longest
@@ -17,7 +19,9 @@ from ice_tracker.detention.stints import MISSING_LAST, lexicographic_order, pers
 TEXT = pd.StringDtype("pyarrow")
 
 
-def test_packed_sort_equals_lexsort_of_every_key() -> None:
+@pytest.mark.parametrize("split_rows", [10**9, 1_000])  # one sort; two halves on two threads
+def test_packed_sort_equals_lexsort_of_every_key(split_rows: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stints_module, "SPLIT_SORT_ROWS", split_rows)
     rng = np.random.default_rng(5)
     n = 20_000
     ids = rng.integers(0, 3_000, n)
@@ -30,7 +34,8 @@ def test_packed_sort_equals_lexsort_of_every_key() -> None:
     row = np.arange(1, n + 1)
     for keys in ([ids, stay, book_in, facility, constant, constant, row],     # ordered suffix dropped
                  [ids, stay, book_in, facility, constant, constant, row[::-1].copy()],  # not ordered: kept
-                 [facility, book_in], [wide, facility, book_in], [facility, wide, ids], [constant]):
+                 [facility, book_in], [wide, facility, book_in], [facility, wide, ids], [constant],
+                 [constant + 1, ids], [ids[::-1].copy(), row]):  # one packed key
         assert np.array_equal(lexicographic_order(keys), np.lexsort(keys[::-1]))
 
 

@@ -31,6 +31,7 @@ CORE_DATETIMES = ("stay_book_in_date_time", "book_in_date_time", "book_out_date_
 CORE_TEXT = ("unique_identifier", "detention_facility_code", "detention_facility", "gender")
 BOND_COLUMNS = ("initial_bond_set_date", "bond_posted_date", "initial_bond_set_amount", "bond_posted_amount")
 MISSING_LAST = np.iinfo(np.int64).max  # sort code of a missing date-time
+SPLIT_SORT_ROWS = 200_000  # longer tables are sorted in two halves at once
 SORT_KEYS = ("unique_identifier", "stay_book_in_date_time", "book_in_date_time", "detention_facility_code", "source_file", "source_sheet", "source_row")
 
 
@@ -130,9 +131,21 @@ def lexicographic_order(keys: list[np.ndarray]) -> np.ndarray:
     packed = _packed(keys)
     if not packed:
         return np.arange(n)
-    if len(packed) == 1:
-        return np.argsort(packed[0], kind="stable")
-    return np.lexsort(packed[::-1])
+    if n < SPLIT_SORT_ROWS:
+        return _stable_order(packed)
+    # two halves by the first key (below / from its median), each sorted on its own thread (numpy's
+    # sorts release the GIL): every first key of the lower half sorts before the upper half's, and
+    # each half keeps its rows' original order among ties, so the joined order is the global one
+    first = packed[0]
+    lower = first < np.partition(first, n // 2)[n // 2]
+    halves = (np.flatnonzero(lower), np.flatnonzero(~lower))
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="detention-sort") as pool:
+        parts = list(pool.map(lambda rows: rows[_stable_order([key[rows] for key in packed])], halves))
+    return np.concatenate(parts)
+
+
+def _stable_order(packed: list[np.ndarray]) -> np.ndarray:
+    return np.argsort(packed[0], kind="stable") if len(packed) == 1 else np.lexsort(packed[::-1])
 
 
 def _same_as_neighbour(*keys: np.ndarray) -> np.ndarray:
