@@ -111,6 +111,12 @@ def _adp_tables(pop: DailyPopulation, national_daily: pd.DataFrame, period: str)
     return pd.concat([national, facility], ignore_index=True)
 
 
+def _write_stay_and_facility_lists(out_dir: Path, stays: pd.DataFrame, usable: pd.DataFrame,
+                                   reference: pd.DataFrame | None, last: date) -> None:
+    write_frame_csv(out_dir / "alos_fiscal_year.csv", alos_by_fiscal_year(stays))
+    write_frame_csv(out_dir / "facilities.csv", facility_list(usable, reference, last))
+
+
 def run_detention(inputs: list[Path], out_dir: Path, extract_date: date | None = None,
                   facilities: Path | None = None, cache_dir: Path | None = None) -> dict[str, Any]:
     """Derive every detention output into `out_dir`; returns a small summary (also in report.json).
@@ -145,7 +151,7 @@ def run_detention(inputs: list[Path], out_dir: Path, extract_date: date | None =
     stints, stint_counts = build_stints(raw, extract)
     del raw
     # the big parquet files are encoded on their own threads (Arrow releases the GIL) while counting goes on
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="detention-writer") as writer:
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="detention-writer") as writer:
         pending = [writer.submit(write_parquet, out_dir / "stints.parquet", stints,
                                  distinct_columns=("unique_identifier", "source_row"))]
         usable = countable(stints)
@@ -155,6 +161,15 @@ def run_detention(inputs: list[Path], out_dir: Path, extract_date: date | None =
         closed = usable["book_out_date_time"].dropna()
         cutoff = closed.min().date() if len(closed) else None
         first, last = grid_bounds(usable["book_in_date_time"], cutoff, extract)
+        reference, reference_report = None, None
+        if facilities is not None:
+            try:
+                reference, reference_report = read_facility_reference(Path(facilities))
+            except (OSError, ValueError) as exc:
+                log.error("facility reference unusable: %s", exc)
+                errors.append({"file": Path(facilities).name, "error": str(exc)})
+        # the summaries that need no daily counts are written beside the counting
+        pending.append(writer.submit(_write_stay_and_facility_lists, out_dir, stays, usable, reference, last))
         pop = population_from_stints(usable, first, last)
         facility_daily = facility_table(pop)
         national_daily = national_table(pop, cutoff, extract)
@@ -163,15 +178,6 @@ def run_detention(inputs: list[Path], out_dir: Path, extract_date: date | None =
 
         write_frame_csv(out_dir / "adp_monthly.csv", _adp_tables(pop, national_daily, "month"))
         write_frame_csv(out_dir / "adp_fiscal_year.csv", _adp_tables(pop, national_daily, "fiscal_year"))
-        write_frame_csv(out_dir / "alos_fiscal_year.csv", alos_by_fiscal_year(stays))
-        reference, reference_report = None, None
-        if facilities is not None:
-            try:
-                reference, reference_report = read_facility_reference(Path(facilities))
-            except (OSError, ValueError) as exc:
-                log.error("facility reference unusable: %s", exc)
-                errors.append({"file": Path(facilities).name, "error": str(exc)})
-        write_frame_csv(out_dir / "facilities.csv", facility_list(usable, reference, last))
         for job in pending:
             job.result()  # a failed write fails the run before report.json says it worked
 
