@@ -113,6 +113,7 @@ def _adp_tables(pop: DailyPopulation, national_daily: pd.DataFrame, period: str)
 
 def _write_stay_and_facility_lists(out_dir: Path, stays: pd.DataFrame, usable: pd.DataFrame,
                                    reference: pd.DataFrame | None, last: date) -> None:
+    """The summaries that need no daily counts (ALOS, the facility list), for a writer thread."""
     write_frame_csv(out_dir / "alos_fiscal_year.csv", alos_by_fiscal_year(stays))
     write_frame_csv(out_dir / "facilities.csv", facility_list(usable, reference, last))
 
@@ -150,7 +151,8 @@ def run_detention(inputs: list[Path], out_dir: Path, extract_date: date | None =
 
     stints, stint_counts = build_stints(raw, extract)
     del raw
-    # the big parquet files are encoded on their own threads (Arrow releases the GIL) while counting goes on
+    # the big parquet files are encoded on their own threads (Arrow releases the GIL) while counting goes on;
+    # a third thread writes the summaries that need no counts
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="detention-writer") as writer:
         pending = [writer.submit(write_parquet, out_dir / "stints.parquet", stints,
                                  distinct_columns=("unique_identifier", "source_row"))]
