@@ -351,8 +351,19 @@ def stack(frames: list[pd.DataFrame]) -> pd.DataFrame | None:
         elif any(categorical):  # text that was categorical in some chunks only: plain text everywhere
             for frame in frames:
                 if name in frame and isinstance(frame[name].dtype, pd.CategoricalDtype):
-                    frame[name] = frame[name].astype(frame[name].cat.categories.dtype)
+                    frame[name] = _decoded(frame[name])
     return pd.concat(frames, ignore_index=True)
+
+
+def _decoded(values: pd.Series) -> pd.Series:
+    """A categorical as plain values of its categories' type. Arrow-backed text is expanded by one
+    Arrow `take` (pandas' astype goes through a Python object per row: ~2 s for 250k rows × 10 columns)."""
+    categories = values.cat.categories
+    if categories.dtype != TEXT:
+        return values.astype(categories.dtype)
+    codes = values.cat.codes.to_numpy()
+    taken = pa.array(categories.array).take(pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.array(taken, dtype=TEXT), index=values.index, name=values.name)
 
 
 def _typed_table(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[SheetRead]]:

@@ -12,16 +12,20 @@ its first row, so the grid of a window starts at a known row whatever its first 
 
 from __future__ import annotations
 
-import io
 import posixpath
 import re
+import struct
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 INFLATE_CHUNK = 8 << 20
 MARKER = "__window__"
+SHEET_MEMBER = b"xl/worksheets/sheet1.xml"
+ZIP32_LIMIT = 0xFFFFFFFF
+DOS_DATE_1980 = 0x21  # 1980-01-01, the zip epoch: windows are the same bytes on every run
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -74,6 +78,9 @@ class WindowedWorkbook:
         self.sheets, styles, shared = self._parts()
         self.styles = self._member(styles)
         self.shared = self._member(shared)
+        self._prefix: bytearray | None = None  # the fixed members, built for the first window
+        self._directory = bytearray()
+        self._count = 0
 
     def close(self) -> None:
         self.zip.close()
@@ -103,32 +110,45 @@ class WindowedWorkbook:
                   for sheet in ET.fromstring(self.zip.read(book)).iter(f"{{{_MAIN_NS}}}sheet")]
         return sheets, styles, shared
 
-    def _package(self, head: bytes, marker: bytes, rows: bytes, tail: bytes) -> bytes:
-        """One sheet's XML (head + marker + rows + tail) with the original styles and shared strings, uncompressed."""
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
-            out.writestr("[Content_Types].xml", _CONTENT_TYPES)
-            out.writestr("_rels/.rels", _ROOT_RELS)
-            out.writestr("xl/workbook.xml", _WORKBOOK)
-            rels = ['<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-                    'worksheet" Target="worksheets/sheet1.xml"/>']
-            if self.styles is not None:
-                out.writestr("xl/styles.xml", self.styles)
-                rels.append('<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                            'relationships/styles" Target="styles.xml"/>')
-            if self.shared is not None:
-                out.writestr("xl/sharedStrings.xml", self.shared)
-                rels.append('<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                            'relationships/sharedStrings" Target="sharedStrings.xml"/>')
-            out.writestr("xl/_rels/workbook.xml.rels",
-                         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
-                         f'xmlns="{_PKG_REL_NS}">{"".join(rels)}</Relationships>')
-            with out.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-                sheet.write(head)
-                sheet.write(marker)
-                sheet.write(rows)
-                sheet.write(tail)
-        return buffer.getvalue()
+    def _fixed_members(self) -> list[tuple[bytes, bytes]]:
+        """Every member of a window but its sheet: (name, bytes), the same for every window."""
+        members = [(b"[Content_Types].xml", _CONTENT_TYPES), (b"_rels/.rels", _ROOT_RELS), (b"xl/workbook.xml", _WORKBOOK)]
+        rels = ['<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+                'worksheet" Target="worksheets/sheet1.xml"/>']
+        if self.styles is not None:
+            members.append((b"xl/styles.xml", self.styles))
+            rels.append('<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                        'relationships/styles" Target="styles.xml"/>')
+        if self.shared is not None:
+            members.append((b"xl/sharedStrings.xml", self.shared))
+            rels.append('<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                        'relationships/sharedStrings" Target="sharedStrings.xml"/>')
+        members.append((b"xl/_rels/workbook.xml.rels",
+                        ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
+                         f'xmlns="{_PKG_REL_NS}">{"".join(rels)}</Relationships>').encode()))
+        return members
+
+    def _package(self, pieces: list[bytes | bytearray | memoryview]) -> bytes:
+        """A stored (uncompressed) zip of the fixed members and the sheet XML `pieces` joined, built in one
+        copy: zipfile's writer would copy the sheet twice more and cannot take a view of the cut buffer."""
+        if self._prefix is None:
+            self._prefix, self._directory = bytearray(), bytearray()
+            for name, data in self._fixed_members():
+                local, central = _stored_headers(name, data, len(data), zlib.crc32(data), len(self._prefix))
+                self._prefix += local + data
+                self._directory += central
+            self._count = len(self._fixed_members()) + 1
+        size = sum(len(piece) for piece in pieces)
+        if size >= ZIP32_LIMIT:  # a window this big is a mistake in the window size, not a real sheet
+            raise NotWindowable(f"a window of {size:,} bytes of sheet XML (more than a zip without zip64 holds)")
+        crc = 0
+        for piece in pieces:
+            crc = zlib.crc32(piece, crc)
+        local, central = _stored_headers(SHEET_MEMBER, None, size, crc, len(self._prefix))
+        directory = self._directory + central
+        end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, self._count, self._count,
+                          len(directory), len(self._prefix) + len(local) + size, 0)
+        return b"".join([self._prefix, local, *pieces, directory, end])
 
     def windows(self, part: SheetPart, rows: int, first: int) -> Iterator[Window]:
         """The sheet's rows: `first` rows (title block and header), then `rows` at a time."""
@@ -159,35 +179,55 @@ class WindowedWorkbook:
                 ends += buffer.count(row_end, overlap) - buffer.count(row_end, overlap, counted)
                 counted = len(buffer)
                 done = buffer.find(data_end, max(0, overlap - len(data_end))) >= 0
-            if done and ends <= want:
-                body = bytes(buffer[: buffer.index(data_end)])
-                buffer = bytearray()
-            else:
-                cut = 0
-                for _ in range(want):
-                    cut = buffer.index(row_end, cut) + len(row_end)
-                body = bytes(buffer[:cut])
-                del buffer[:cut]
-                ends -= want
-                counted = len(buffer)
-            if b"<" + prefix + b"row" in body:  # else no row left (only the end of sheetData)
-                window = self._window(head, body, tail, prefix)
-                del body  # only the packaged copy stays alive while the window is read
-                yield window
-            if not buffer:
+            last = done and ends <= want
+            cut = buffer.index(data_end) if last else _after_nth(buffer, row_end, want, ends)
+            window = self._window(head, buffer, cut, tail, prefix)
+            if last:
+                if window is not None:
+                    yield window
                 return
+            del buffer[:cut]  # only the packaged copy of these rows stays alive while the window is read
+            ends, counted = ends - want, len(buffer)
+            if window is not None:
+                yield window
             want = rows
 
-    def _window(self, head: bytes, body: bytes, tail: bytes, prefix: bytes) -> Window:
+    def _window(self, head: bytes, buffer: bytearray, cut: int, tail: bytes, prefix: bytes) -> Window | None:
+        """The rows in buffer[:cut] as a window; None when there is no row (only the end of sheetData)."""
         opening = b"<" + prefix + b"row"  # inside sheetData only <row …> starts so
-        rows = body.count(opening)
-        if body.count(opening + b' r="') != rows and len(ROW_NUMBER.findall(body)) != rows:
+        rows = buffer.count(opening, 0, cut)
+        if not rows:
+            return None
+        if buffer.count(opening + b' r="', 0, cut) != rows and len(ROW_NUMBER.findall(buffer, 0, cut)) != rows:
             raise NotWindowable("rows without `r` numbers")
-        first_row = int(ROW_NUMBER.search(body).group(1))
-        last_row = int(ROW_NUMBER.findall(body[body.rindex(opening):])[-1])
+        first_row = int(ROW_NUMBER.search(buffer, 0, cut).group(1))
+        last_row = int(ROW_NUMBER.search(buffer, buffer.rindex(opening, 0, cut), cut).group(1))
         marker = b""
         if first_row > 1:
             p, n = prefix, first_row - 1
             marker = (b"<%srow r=\"%d\"><%sc r=\"A%d\" t=\"inlineStr\"><%sis><%st>%s</%st></%sis></%sc></%srow>"
                       % (p, n, p, n, p, p, MARKER.encode(), p, p, p, p))
-        return Window(first_row, last_row, self._package(head, marker, body, tail))
+        with memoryview(buffer) as view, view[:cut] as body:  # released before the buffer is cut
+            return Window(first_row, last_row, self._package([head, marker, body, tail]))
+
+
+def _after_nth(buffer: bytearray, token: bytes, n: int, count: int) -> int:
+    """The offset just after the n-th `token` of `buffer`, which holds `count` of them (1 <= n <= count):
+    searched from whichever end is nearer, one `index` call per token passed."""
+    if count - n < n:
+        start = len(buffer)
+        for _ in range(count - n + 1):
+            start = buffer.rindex(token, 0, start)
+        return start + len(token)
+    cut = 0
+    for _ in range(n):
+        cut = buffer.index(token, cut) + len(token)
+    return cut
+
+
+def _stored_headers(name: bytes, data: bytes | None, size: int, crc: int, offset: int) -> tuple[bytes, bytes]:
+    """A stored member's local header and central-directory record (zip spec 4.3.7 and 4.3.12)."""
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, DOS_DATE_1980, crc, size, size, len(name), 0) + name
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, DOS_DATE_1980, crc, size, size, len(name),
+                          0, 0, 0, 0, 0, offset) + name
+    return local, central
