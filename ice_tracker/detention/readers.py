@@ -149,7 +149,7 @@ def _read_sheet(workbook: CalamineWorkbook, name: str, file: str) -> tuple[pd.Da
 
 def _calamine_window(window: Window) -> tuple[list[list[object]], int]:
     """A window's Python cell rows and the Excel row number of the first."""
-    sheet = CalamineWorkbook.from_filelike(io.BytesIO(window.workbook)).get_sheet_by_index(0)
+    sheet = CalamineWorkbook.from_path(window.workbook).get_sheet_by_index(0)
     return sheet.to_python(), (sheet.start or (0, 0))[0] + 1
 
 
@@ -193,6 +193,8 @@ def _fastexcel_window(window: Window, names: list[str], file: str, sheet: str) -
             return None
         columns[name] = series
     for index in range(batch.num_columns):  # blank = every cell empty, as `any(row)` judges Python cells
+        if not blank.any():  # every row already has a filled cell: the other columns cannot change that
+            break
         column = batch.column(index)
         if pa.types.is_null(column.type):
             continue
@@ -219,15 +221,18 @@ def _fastexcel_window(window: Window, names: list[str], file: str, sheet: str) -
     return frame
 
 
-def _window_frames(window: Window, names: list[str], file: str, sheet: str) -> Iterator[pd.DataFrame]:
-    frame = _fastexcel_window(window, names, file, sheet)
-    if frame is None:
-        rows, first = _calamine_window(window)
-        if first < window.first_row:  # the marker row above the window
-            rows, first = rows[window.first_row - first:], window.first_row
-        yield from _row_frames(iter(rows), first, names, file, sheet)
-    elif len(frame):
-        yield frame
+def _window_frames(window: Window, names: list[str], file: str, sheet: str) -> list[pd.DataFrame]:
+    """A window's typed frames; its file is deleted once read."""
+    try:
+        frame = _fastexcel_window(window, names, file, sheet)
+        if frame is None:
+            rows, first = _calamine_window(window)
+            if first < window.first_row:  # the marker row above the window
+                rows, first = rows[window.first_row - first:], window.first_row
+            return list(_row_frames(iter(rows), first, names, file, sheet))
+        return [frame] if len(frame) else []
+    finally:
+        window.discard()
 
 
 def _windowed_sheet(book: WindowedWorkbook, part: SheetPart, file: str, reads: list[SheetRead]) -> Iterator[pd.DataFrame]:
@@ -237,7 +242,10 @@ def _windowed_sheet(book: WindowedWorkbook, part: SheetPart, file: str, reads: l
     if first is None:
         reads.append(SheetRead(file, part.name, None, 0, error=f"no header row with known column names in the first {HEADER_SCAN_ROWS} rows"))
         return
-    rows, start = _calamine_window(first)
+    try:
+        rows, start = _calamine_window(first)
+    finally:
+        first.discard()
     header, failed = _header(rows, file, part.name, start - 1)
     if header is None:
         reads.append(failed)
@@ -252,7 +260,7 @@ def _windowed_sheet(book: WindowedWorkbook, part: SheetPart, file: str, reads: l
         waiting: deque[Future[list[pd.DataFrame]]] = deque()
         for window in itertools.chain(windows, [None]):
             if window is not None:
-                waiting.append(pool.submit(lambda w: list(_window_frames(w, header.names, file, part.name)), window))
+                waiting.append(pool.submit(_window_frames, window, header.names, file, part.name))
             while waiting and (window is None or len(waiting) >= WINDOW_THREADS):
                 for frame in waiting.popleft().result():
                     count += len(frame)
