@@ -9,6 +9,7 @@ column, dtype by dtype, with python-calamine's whole-sheet cells fed to the same
 from __future__ import annotations
 
 import re
+import tempfile
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from ice_tracker.detention.readers import read_workbook_stints
+from ice_tracker.detention.clean import TEXT
+from ice_tracker.detention.readers import read_workbook_stints, stack
+from ice_tracker.detention.xlsx_windows import WindowedWorkbook, _after_nth
 from tests.test_detention_layouts import LAYOUT_2026, LAYOUT_CASE_IDS, LAYOUT_CASES, layout_stints, write_layout
 
 
@@ -88,3 +91,40 @@ def test_rows_without_numbers_are_read_whole(tmp_path: Path, stints: pd.DataFram
     assert reads[0].rows == len(stints)
     columns = [c for c in expected.columns if c != "source_file"]
     pd.testing.assert_frame_equal(frame[columns], expected[columns])
+
+
+def test_window_files_are_removed_once_read(tmp_path: Path, stints: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows are written as workbook files in a private temp folder; none is left after the read."""
+    monkeypatch.setenv("ICE_TRACKER_LIMIT_XLSX_WINDOW_ROWS", "7")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    path = write_layout(tmp_path / "detentions.xlsx", stints, LAYOUT_2026, 7, sheets=2)
+    book = WindowedWorkbook(str(path))
+    seen = []
+    for window in book.windows(book.sheets[0], 7, 25):
+        assert Path(window.workbook).parent.parent == temp and zipfile.ZipFile(window.workbook).testzip() is None
+        seen.append(window.workbook)
+        window.discard()
+        assert not Path(window.workbook).exists()
+    assert len(seen) >= 5
+    book.close()
+    frame, _ = read_workbook_stints(path)
+    assert len(frame) == len(stints)
+    assert list(temp.iterdir()) == []
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 9, 10])
+def test_cut_after_the_nth_row_end_from_either_end(n: int) -> None:
+    buffer = bytearray(b"".join(b'<row r="%d"><c/></row>' % i for i in range(1, 11)) + b"<row r")
+    cut = _after_nth(buffer, b"</row>", n, 10)
+    assert buffer[:cut].count(b"</row>") == n and buffer[:cut].endswith(b"</row>")
+
+
+def test_stack_expands_text_categorical_in_some_frames_only() -> None:
+    categorical = pd.DataFrame({"gender": pd.Categorical.from_codes([0, 1, -1, 1], categories=pd.Index(["F", "M"], dtype=TEXT))})
+    plain = pd.DataFrame({"gender": pd.array(["M", None], dtype=TEXT)})
+    stacked = stack([plain, categorical])
+    expected = pd.concat([plain, categorical.astype({"gender": TEXT})], ignore_index=True)
+    pd.testing.assert_frame_equal(stacked, expected)
+    assert stacked["gender"].dtype == TEXT
