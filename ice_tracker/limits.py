@@ -105,8 +105,9 @@ LIMITS: dict[str, Limit] = {
                                 "into memory whole; real ones are well under 1 MB"),
     "xlsx_window_rows": Limit(50_000, "rows", "an .xlsx detentions sheet is read this many rows at a time "
                               "(ice_tracker/detention/xlsx_windows.py), two windows at once: a window of a real "
-                              "release (53 columns) is ~170 MB of sheet XML plus calamine's dense grid (~32 bytes a "
-                              "cell), so reading stays under ~1 GB whatever the sheet size"),
+                              "release (53 columns) is ~170 MB of sheet XML (a temp file, and the cut buffer while "
+                              "it is written) plus calamine's dense grid (~32 bytes a cell), so reading stays under "
+                              "~1 GB whatever the sheet size"),
 }
 
 
