@@ -8,7 +8,10 @@ column, dtype by dtype, with python-calamine's whole-sheet cells fed to the same
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import tempfile
 import zipfile
 from datetime import datetime
@@ -20,7 +23,7 @@ import pytest
 
 from ice_tracker.detention.clean import TEXT
 from ice_tracker.detention.readers import read_workbook_stints, stack
-from ice_tracker.detention.xlsx_windows import WindowedWorkbook, _after_nth
+from ice_tracker.detention.xlsx_windows import FOLDER_PREFIX, WindowedWorkbook, _after_nth
 from tests.test_detention_layouts import LAYOUT_2026, LAYOUT_CASE_IDS, LAYOUT_CASES, layout_stints, write_layout
 
 
@@ -128,3 +131,21 @@ def test_stack_expands_text_categorical_in_some_frames_only() -> None:
     expected = pd.concat([plain, categorical.astype({"gender": TEXT})], ignore_index=True)
     pd.testing.assert_frame_equal(stacked, expected)
     assert stacked["gender"].dtype == TEXT
+
+
+def test_window_folders_of_killed_runs_are_removed(tmp_path: Path, stints: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run killed before close() leaves its window folder; the next run removes it, never a live run's."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = temp / f"{FOLDER_PREFIX}{dead.pid}-abc"
+    live = temp / f"{FOLDER_PREFIX}{os.getppid()}-abc"
+    for folder in (stale, live):
+        folder.mkdir()
+        (folder / "window-000001.xlsx").write_bytes(b"x")
+    path = write_layout(tmp_path / "detentions.xlsx", stints, LAYOUT_2026, 7, sheets=1)
+    frame, _ = read_workbook_stints(path)
+    assert len(frame) == len(stints)
+    assert not stale.exists() and (live / "window-000001.xlsx").exists()

@@ -26,9 +26,11 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 INFLATE_CHUNK = 8 << 20
 MARKER = "__window__"
+FOLDER_PREFIX = "ice-xlsx-windows-"  # + the pid of the run that owns the folder
 SHEET_MEMBER = b"xl/worksheets/sheet1.xml"
 ZIP32_LIMIT = 0xFFFFFFFF
 DOS_DATE_1980 = 0x21  # 1980-01-01, the zip epoch: windows are the same bytes on every run
@@ -150,24 +152,25 @@ class WindowedWorkbook:
         """A stored (uncompressed) zip file of the fixed members and the sheet XML `pieces` joined, written
         straight from the cut buffer (zipfile's writer would copy the sheet twice and cannot take a view)."""
         if self._prefix is None:
-            self._prefix, self._directory = bytearray(), bytearray()
-            for name, data in self._fixed_members():
-                local, central = _stored_headers(name, data, len(data), zlib.crc32(data), len(self._prefix))
+            fixed = self._fixed_members()
+            self._prefix, self._directory, self._count = bytearray(), bytearray(), len(fixed) + 1
+            for name, data in fixed:
+                local, central = _stored_headers(name, len(data), zlib.crc32(data), len(self._prefix))
                 self._prefix += local + data
                 self._directory += central
-            self._count = len(self._fixed_members()) + 1
         size = sum(len(piece) for piece in pieces)
-        if size >= ZIP32_LIMIT:  # a window this big is a mistake in the window size, not a real sheet
+        if len(self._prefix) + size + 1024 >= ZIP32_LIMIT:  # 4 GB of XML in one window: a wrong window size
             raise NotWindowable(f"a window of {size:,} bytes of sheet XML (more than a zip without zip64 holds)")
         crc = 0
         for piece in pieces:
             crc = zlib.crc32(piece, crc)
-        local, central = _stored_headers(SHEET_MEMBER, None, size, crc, len(self._prefix))
+        local, central = _stored_headers(SHEET_MEMBER, size, crc, len(self._prefix))
         directory = self._directory + central
         end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, self._count, self._count,
                           len(directory), len(self._prefix) + len(local) + size, 0)
         if self._folder is None:
-            self._folder = tempfile.mkdtemp(prefix="ice-xlsx-windows-")
+            _remove_stale_folders()
+            self._folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
         self._written += 1
         path = os.path.join(self._folder, f"window-{self._written:06d}.xlsx")
         with open(path, "wb") as out:
@@ -236,6 +239,21 @@ class WindowedWorkbook:
             return Window(first_row, last_row, self._package([head, marker, body, tail]))
 
 
+def _remove_stale_folders() -> None:
+    """Window folders of runs that were killed before close() (their pid is gone): up to a few windows
+    of sheet XML each, which nothing else would ever delete."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # alive, another user's
+            continue
+
+
 def _after_nth(buffer: bytearray, token: bytes, n: int, count: int) -> int:
     """The offset just after the n-th `token` of `buffer`, which holds `count` of them (1 <= n <= count):
     searched from whichever end is nearer, one `index` call per token passed."""
@@ -250,7 +268,7 @@ def _after_nth(buffer: bytearray, token: bytes, n: int, count: int) -> int:
     return cut
 
 
-def _stored_headers(name: bytes, data: bytes | None, size: int, crc: int, offset: int) -> tuple[bytes, bytes]:
+def _stored_headers(name: bytes, size: int, crc: int, offset: int) -> tuple[bytes, bytes]:
     """A stored member's local header and central-directory record (zip spec 4.3.7 and 4.3.12)."""
     local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, DOS_DATE_1980, crc, size, size, len(name), 0) + name
     central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, DOS_DATE_1980, crc, size, size, len(name),
