@@ -228,27 +228,34 @@ class DateReader:
         self.version = handwriting_version()
         self.lexicons: dict[tuple[dt.date, dt.date], Lexicon] = {}
 
-    def boxes(self, image: Image.Image, near: list[Box] | None = None) -> list[Box]:
+    def boxes(self, image: Image.Image, near: list[Box] | None = None, within: tuple[float, float] | None = None) -> list[Box]:
         """Text lines found on the image, with what the recogniser reads in each (lines read with
         a score under RapidOCR's `text_score` are dropped, as RapidOCR drops them).
 
-        `near`: only the lines level with these boxes are read. Reading every line of a page is
-        three quarters of the reader's time, and only the date lines are used; RapidOCR's own
-        steps are run one by one so that the lines kept are found and read as a full call would.
+        The detector always sees the whole page (it pools over the whole image: a band of the
+        page gives other boxes). Of the lines it finds, only some are read, since reading every
+        line of a page is most of the reader's time and only the date lines are used:
+        `near`: the lines level with these boxes (the "Date:" labels);
+        `within`: else the lines reaching into this band of rows (the signature block, where
+        the labels are looked for); neither: every line. RapidOCR's own steps are run one by one
+        so that the lines kept are found and read as a full call would.
         """
-        if near is None:
-            result, _ = self.engine(np.array(image.convert("RGB")))
-            return [box_of(points, str(text)) for points, text, _confidence in result or []]
         engine = self.engine
         array = np.array(image.convert("RGB"))
         raw_h, raw_w = array.shape[:2]
         prepared, ratio_h, ratio_w = engine.preprocess(array)
         prepared, record = engine.maybe_add_letterbox(prepared, {"preprocess": {"ratio_h": ratio_h, "ratio_w": ratio_w}})
-        detected, _ = engine.auto_text_det(prepared)
+        detected = self.detect(prepared)
         if detected is None or len(detected) == 0:
             return []
         shown = engine._get_origin_points(detected, record, raw_h, raw_w)
-        chosen = [i for i, points in enumerate(shown) if any(box_of(points).overlaps_line(b) for b in near)]
+        found = [box_of(points) for points in shown]
+        if near is not None:
+            chosen = [i for i, box in enumerate(found) if any(box.overlaps_line(b) for b in near)]
+        elif within is not None:
+            chosen = [i for i, box in enumerate(found) if box.bottom >= within[0] and box.top <= within[1]]
+        else:
+            chosen = list(range(len(found)))
         if not chosen:
             return []
         crops = engine.get_crop_img_list(prepared, [detected[i] for i in chosen])
@@ -257,6 +264,22 @@ class DateReader:
         read, _ = engine.text_rec(crops, False)
         return [box_of(shown[i], str(result[0])) for i, result in zip(chosen, read, strict=True)
                 if float(result[1]) >= engine.text_score]
+
+    def detect(self, prepared: np.ndarray) -> list[np.ndarray] | None:
+        """RapidOCR's text detection (`auto_text_det`), its per-pixel normalisation done by table
+        look-up: the same float32 input, without a float64 pass over the page's 9 million values."""
+        engine, det = self.engine, self.engine.text_det
+        if prepared.dtype != np.uint8:
+            return engine.auto_text_det(prepared)[0]
+        steps = det.get_preprocess(max(prepared.shape[0], prepared.shape[1]))
+        resized = steps.resize(prepared)
+        if resized is None:
+            return None
+        table = ((np.arange(256, dtype=np.float32)[:, None] * steps.scale - steps.mean) / steps.std).astype(np.float32)
+        normalised = table[resized, np.arange(resized.shape[2])]
+        found, _ = det.postprocess_op(det.infer(np.ascontiguousarray(normalised.transpose(2, 0, 1)[None]))[0], prepared.shape[:2])
+        found = det.filter_tag_det_res(found, prepared.shape[:2])
+        return engine.sorted_boxes(found) if len(found) else None
 
     def logprobs(self, image: Image.Image) -> np.ndarray:
         """Per-frame log-probabilities of every character for one line image (height 48)."""
@@ -344,6 +367,17 @@ def date_labels(page_words: list[Word], detected: list[Box], scale: float) -> li
     return from_words or [b for b in detected if DATE_LABEL.match(b.text)]
 
 
+# Page pixels (200 dpi) above and below the signature block's words where "Date:" labels are sought.
+BLOCK_MARGIN = 100
+
+
+def block_rows(page_words: list[Word], scale: float) -> tuple[float, float] | None:
+    """The rows (page pixels) of the signature block, or None (the whole page) without its words."""
+    if not page_words:
+        return None
+    return (min(w.top for w in page_words) * scale - BLOCK_MARGIN, max(w.bottom for w in page_words) * scale + BLOCK_MARGIN)
+
+
 # Crops of one date line: (left, top, right, bottom) padding in pixels at 200 dpi, tight to loose.
 LINE_PADDINGS = ((4, 6, 8, 6), (0, 2, 2, 2), (10, 14, 14, 12))
 
@@ -378,7 +412,7 @@ def read_party_dates(
     width = image.width
     middle = width / 2
     labels = date_labels(page_words, [], scale)
-    detected = reader.boxes(image, near=labels or None)  # only the date lines are read when the labels are known
+    detected = reader.boxes(image, near=labels or None, within=None if labels else block_rows(page_words, scale))
     labels = labels or date_labels([], detected, scale)
     readings: dict[str, Reading] = {}
     for left_side in (True, False):
