@@ -217,11 +217,21 @@ class DateReader:
         from rapidocr_onnxruntime import RapidOCR
 
         self.engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
-        model = Path(importlib.util.find_spec("rapidocr_onnxruntime").origin).parent / "models" / "ch_PP-OCRv4_rec_infer.onnx"  # type: ignore[union-attr, arg-type]
+        models = Path(importlib.util.find_spec("rapidocr_onnxruntime").origin).parent / "models"  # type: ignore[union-attr, arg-type]
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        options.enable_cpu_mem_arena = True  # RapidOCR turns it off: ~1.5x slower on a page, same outputs
+
+        def session(name: str) -> Any:
+            return ort.InferenceSession(str(models / name), options, providers=["CPUExecutionProvider"])
+
+        self.session = session("ch_PP-OCRv4_rec_infer.onnx")
+        # RapidOCR's own sessions replaced by the same models with the memory arena on (the
+        # detector's page-sized buffers are then reused, not allocated and zeroed on every page)
+        self.engine.text_det.infer.session = session("ch_PP-OCRv4_det_infer.onnx")
+        self.engine.text_cls.infer.session = session("ch_ppocr_mobile_v2.0_cls_infer.onnx")
+        self.engine.text_rec.session.session = self.session
         charset = self.session.get_modelmeta().custom_metadata_map["character"].splitlines()
         self.characters = ["<blank>", *charset, " "]
         self.index = {c: i for i, c in enumerate(self.characters)}
