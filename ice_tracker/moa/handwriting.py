@@ -353,8 +353,13 @@ def handwriting_installed() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "rapidocr_onnxruntime"))
 
 
+# Bump when the reader could read a page differently (it keys the cached readings): 2 reads only the
+# signature block's lines when looking for "Date:" labels the words do not give.
+READER_VERSION = 2
+
+
 def handwriting_version() -> str:
-    return f"rapidocr_onnxruntime {importlib.metadata.version('rapidocr_onnxruntime')} (PP-OCRv4)"
+    return f"rapidocr_onnxruntime {importlib.metadata.version('rapidocr_onnxruntime')} (PP-OCRv4, reader {READER_VERSION})"
 
 
 @lru_cache(maxsize=1)
