@@ -45,6 +45,8 @@ LABELS = REPO / "tests" / "data" / "moa_labels.csv"
 # "Today's code" for the side-by-side speed figures: the last commit before the pdfium text layer,
 # the OCR cache and the metadata pass that OCRs only the pages it needs.
 BASELINE_REF = "2c9a324"
+# The handwriting reader before its speed-up (full-page line reading, one CTC pass per spelling length).
+HANDWRITING_BASELINE_REF = "4225204"
 TARGET_TEXT_PER_SECOND = 2.0
 TARGET_SCAN_METADATA_SECONDS = 15.0
 TYPED = {"typed", "form_field"}  # dates printed: no OCR re-read and no handwriting reader needed
@@ -129,6 +131,31 @@ def speed_beside_today(args: argparse.Namespace, pdfs: list[Path], labels: list[
               f" fields of the scans identical to today's: {same}")
 
 
+def handwriting_beside_before(args: argparse.Namespace, pdfs: list[Path], work: Path) -> None:
+    """The handwriting reader's seconds per PDF (metadata pass, one PDF at a time), ours beside the
+    reader before its speed-up, same PDFs, same run; and whether both read the same dates."""
+    before = export_baseline(args.handwriting_baseline_ref, work / "hw_baseline")
+    if before is None:
+        return
+    results = {name: probe(root, "handwriting", work / f"hw_{name}", pdfs)["handwriting"]
+               for name, root in (("before", before), ("ours", REPO))}
+    print(f"\nHandwriting reader beside the reader before its speed-up ({args.handwriting_baseline_ref}), "
+          f"metadata pass, one PDF at a time, same run (the machine may be shared: compare ratios)")
+    ours, old = results["ours"], results["before"]
+    needed = [(a, b) for a, b in zip(ours, old, strict=True) if b["handwriting"] not in ("not_needed", "unavailable")]
+    for a, b in needed:
+        print(f"  {a['file'][:50]:<50} before {b['seconds']:6.2f} s   ours {a['seconds']:6.2f} s   "
+              f"{b['seconds'] / max(a['seconds'], 1e-9):5.1f}x   same dates: {a['fields'] == b['fields']}")
+    if needed:
+        total_old, total_ours = sum(b["seconds"] for _, b in needed), sum(a["seconds"] for a, _ in needed)
+        print(f"  {len(needed)} PDFs needing the reader: before {total_old:6.1f} s ({total_old / len(needed):.2f} s/PDF), "
+              f"ours {total_ours:6.1f} s ({total_ours / len(needed):.2f} s/PDF), {total_old / max(total_ours, 1e-9):.1f}x; "
+              f"same fields and statuses on all {len(ours)} PDFs: {all(a['fields'] == b['fields'] and a['handwriting'] == b['handwriting'] for a, b in zip(ours, old))}")
+    meta_old, meta_ours = (sum(r["metadata_seconds"] - r["ocr_seconds"] for r in rows) for rows in (old, ours))
+    print(f"  metadata pass of these {len(ours)} PDFs without its OCR (Tesseract reads each scan once, for the first side): "
+          f"before {meta_old:6.1f} s, ours {meta_ours:6.1f} s")
+
+
 def naive_text(pdfs: list[Path]) -> tuple[int, float]:
     start, pages = time.perf_counter(), 0
     for path in pdfs:
@@ -172,6 +199,10 @@ def main() -> int:
     parser.add_argument("--baseline-ref", default=BASELINE_REF, help="the commit whose agreement reader is 'today's code'")
     parser.add_argument("--copies", type=int, default=None, help="copies of the typed-date PDFs timed (short 2, else 4)")
     parser.add_argument("--scans", type=int, default=4, help="scanned PDFs timed one at a time (not in short mode)")
+    parser.add_argument("--handwriting-baseline-ref", default=HANDWRITING_BASELINE_REF,
+                        help="the commit whose handwriting reader the reader is timed beside")
+    parser.add_argument("--handwriting-pdfs", type=int, default=None,
+                        help="PDFs whose handwriting reader is timed beside the earlier one (short 2 needing it, else all)")
     args = parser.parse_args()
     args.copies = args.copies or (2 if args.text_layer_only else 4)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
@@ -256,6 +287,11 @@ def main() -> int:
             print(f"  OCR         naive {rate(naive_n, naive_t)}   (300 dpi image_to_string, default threads, {len(sample)} scanned pages)")
     with tempfile.TemporaryDirectory(prefix="bench_moa_speed_") as work:
         speed_beside_today(args, every_pdf if not args.text_layer_only else pdfs, all_labels, Path(work))
+    with tempfile.TemporaryDirectory(prefix="bench_moa_handwriting_") as work:
+        handwritten = {lab["file"] for lab in labels if "handwritten" in (lab["lea_signed_how"], lab["ice_signed_how"])}
+        chosen = pdfs if args.handwriting_pdfs is None and not args.text_layer_only else \
+            [p for p in pdfs if p.name in handwritten][: args.handwriting_pdfs or 2]
+        handwriting_beside_before(args, chosen, Path(work))
     assert all(f in result["all"] for f in FIELDS)
     return 0
 

@@ -5,6 +5,7 @@ an earlier commit ("today's code"), so that both are timed by the same harness o
 
     python bench/moa_speed_probe.py text  WORK PDF...   # run_moa on 2 workers: PDFs/s end to end
     python bench/moa_speed_probe.py scan  WORK PDF...   # per scan: metadata pass, then full text
+    python bench/moa_speed_probe.py handwriting WORK PDF...   # per PDF: the handwriting reader's seconds
 
 Run it from a folder without an `ice_tracker/` in it: the worker pool's forkserver puts the current
 folder first on its path, and would otherwise time that package.
@@ -66,10 +67,35 @@ def scans(work: Path, pdfs: list[Path]) -> dict[str, object]:
     return {"scans": out}
 
 
+def handwriting(work: Path, pdfs: list[Path]) -> dict[str, object]:
+    """The metadata pass of each PDF, one at a time; what the handwriting reader took and read.
+
+    The OCR cache is `work/../hw_ocr_cache`, shared by both implementations so that Tesseract reads
+    each scan once; the reader's own cached readings are removed before each PDF, so every reading
+    is made here."""
+    archive = archive_of(pdfs, work / "archive")
+    cache = work.parent / "hw_ocr_cache"
+    ocr, reader = find_tesseract(), find_date_reader()
+    if ocr is not None:
+        ocr = dataclasses.replace(ocr, cache_dir=cache)
+    out = []
+    for path in sorted((archive / "agreements").rglob("*.pdf")):
+        for old in cache.rglob("*_handwriting_*.json"):
+            old.unlink()
+        stats = dict.fromkeys(STATS, 0.0)
+        item = ArchivedPdf(f"{len(out):064d}", [path.relative_to(archive).as_posix()])
+        started = time.perf_counter()
+        fields = process(archive, work / "out", item, ocr, reader, stats, phase="metadata")
+        out.append({"file": path.name, "seconds": stats["handwriting_seconds"], "metadata_seconds": time.perf_counter() - started,
+                    "ocr_seconds": stats["ocr_seconds"], "handwriting": fields.get("handwriting", ""),
+                    "fields": {k: fields.get(k, "") for k in ("lea_signed", "ice_signed", "lea_signed_margin", "ice_signed_margin")}})
+    return {"handwriting": out}
+
+
 def main() -> int:
     mode, work, pdfs = sys.argv[1], Path(sys.argv[2]), [Path(p) for p in sys.argv[3:]]
     work.mkdir(parents=True, exist_ok=True)
-    result = text_layer(work, pdfs) if mode == "text" else scans(work, pdfs)
+    result = {"text": text_layer, "scan": scans, "handwriting": handwriting}[mode](work, pdfs)
     print(json.dumps(result))
     return 0
 

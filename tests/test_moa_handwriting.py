@@ -18,7 +18,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ice_tracker.fileio import read_dict_csv
 from ice_tracker.moa import run_moa
-from ice_tracker.moa.handwriting import DateReader, ctc_scores, find_date_reader, read_party_dates, spellings
+from ice_tracker.moa.handwriting import DateReader, Lexicon, SpellingTrie, ctc_scores, find_date_reader, read_party_dates
+from ice_tracker.moa.handwriting import spellings, trie_ctc_scores
+from ice_tracker.moa.words import Word
 from tests.conftest import shared_fixture_path
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -50,6 +52,32 @@ def test_ctc_scores_equal_brute_force_enumeration() -> None:
         got = ctc_scores(logp, labels, index, penalty=3.0)
         want = [brute_force(logp, label, index, 3.0) for label in labels]
         assert np.allclose(got, want), (frames, got, want)
+
+
+def test_trie_scores_are_the_per_length_scores_bit_for_bit() -> None:
+    """The prefix-tree pass must give exactly the numbers of `ctc_scores` (same decisions, same ties)."""
+    rng = np.random.default_rng(11)
+    index = {c: i + 1 for i, c in enumerate(sorted(set("0123456789/-. ,MayJuneMAYJUNE")))}
+    labels = sorted({text for day in (dt.date(2020, 5, 8), dt.date(2020, 6, 11), dt.date(2020, 6, 1)) for text in spellings(day)
+                     if all(c in index for c in text)})
+    trie = SpellingTrie(labels, index)
+    assert len(trie.parent) < sum(len(label) for label in labels)  # prefixes are shared
+    for frames in (4, 30):
+        raw = rng.random((frames, len(index) + 1)) ** 6
+        logp = np.log(raw / raw.sum(axis=1, keepdims=True))
+        got = dict(zip(labels, trie_ctc_scores(logp, trie, 3.0)))
+        for length in {len(label) for label in labels}:
+            same_length = [label for label in labels if len(label) == length]
+            want = ctc_scores(logp, same_length, index, 3.0)
+            assert [got[label] for label in same_length] == list(want), (frames, length)
+
+
+def test_the_lexicon_keeps_every_writable_spelling_once() -> None:
+    index = {c: i + 1 for i, c in enumerate("0123456789/-.")}
+    lexicon = Lexicon.of(dt.date(2020, 5, 8), dt.date(2020, 5, 9), index)
+    numeric = {t for day in (dt.date(2020, 5, 8), dt.date(2020, 5, 9)) for t in spellings(day) if t[0].isdigit()}
+    assert sorted(t for texts in lexicon.by_length for t in texts) == sorted(numeric) == sorted(lexicon.trie.labels)
+    assert lexicon.spelled["5/8/20"] == dt.date(2020, 5, 8)
 
 
 def test_spellings_cover_numeric_and_month_name_forms() -> None:
@@ -87,6 +115,26 @@ def test_printed_dates_on_both_lines_are_read_and_kept() -> None:
     assert readings["ice"].date == "2025-03-20" and readings["ice"].accepted
     swapped = read_party_dates(reader, image, 200 / 72, [], lea_left=False, window=window)
     assert swapped["ice"].date == "2025-03-14" and swapped["lea"].date == "2025-03-20"
+
+
+def test_labels_sought_in_the_signature_block_read_as_on_the_whole_page() -> None:
+    """Without "Date:" words the labels are found by reading only the block's lines: same readings."""
+    reader = reader_or_skip()
+    block = signature_page("03/14/2025", "March 20, 2025")
+    page = Image.new("RGB", (1800, 1600), "white")
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(str(FONT), 34) if FONT.exists() else ImageFont.load_default(size=34)
+    for row in range(4):  # body text above the block, read only when the whole page is read
+        draw.text((150, 150 + 70 * row), "The parties agree to the terms of this agreement.", fill="black", font=font)
+    page.paste(block, (0, 900))
+    scale = 200 / 72
+    words = [Word("Signature", 150 / scale, 400 / scale, 1000 / scale, 1040 / scale)]  # the block, no "Date" word
+    window = (dt.date(2024, 4, 1), dt.date(2025, 5, 5))
+    in_block = read_party_dates(reader, page, scale, words, lea_left=True, window=window)
+    whole_page = read_party_dates(reader, page, scale, [], lea_left=True, window=window)
+    assert in_block == whole_page
+    assert in_block["lea"].date == "2025-03-14" and in_block["ice"].date == "2025-03-20"
+    assert len(reader.boxes(page, within=(900, 1300))) < len(reader.boxes(page))
 
 
 def test_an_empty_date_line_gives_no_date() -> None:
