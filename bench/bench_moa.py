@@ -137,8 +137,10 @@ def handwriting_beside_before(args: argparse.Namespace, pdfs: list[Path], work: 
     before = export_baseline(args.handwriting_baseline_ref, work / "hw_baseline")
     if before is None:
         return
-    results = {name: probe(root, "handwriting", work / f"hw_{name}", pdfs)["handwriting"]
-               for name, root in (("before", before), ("ours", REPO))}
+    results: dict[str, list[dict]] = {"before": [], "ours": []}
+    for number, pdf in enumerate(pdfs):  # alternated PDF by PDF, so that a change of load hits both alike
+        for name, root in (("before", before), ("ours", REPO)):
+            results[name] += probe(root, "handwriting", work / f"hw_{name}_{number}", [pdf])["handwriting"]
     print(f"\nHandwriting reader beside the reader before its speed-up ({args.handwriting_baseline_ref}), "
           f"metadata pass, one PDF at a time, same run (the machine may be shared: compare ratios)")
     ours, old = results["ours"], results["before"]
@@ -152,7 +154,7 @@ def handwriting_beside_before(args: argparse.Namespace, pdfs: list[Path], work: 
               f"ours {total_ours:6.1f} s ({total_ours / len(needed):.2f} s/PDF), {total_old / max(total_ours, 1e-9):.1f}x; "
               f"same fields and statuses on all {len(ours)} PDFs: {all(a['fields'] == b['fields'] and a['handwriting'] == b['handwriting'] for a, b in zip(ours, old))}")
     meta_old, meta_ours = (sum(r["metadata_seconds"] - r["ocr_seconds"] for r in rows) for rows in (old, ours))
-    print(f"  metadata pass of these {len(ours)} PDFs without its OCR (Tesseract reads each scan once, for the first side): "
+    print(f"  metadata pass of these {len(ours)} PDFs without its OCR (Tesseract reads each scan once, for the side run first): "
           f"before {meta_old:6.1f} s, ours {meta_ours:6.1f} s")
 
 

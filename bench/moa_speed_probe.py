@@ -78,6 +78,10 @@ def handwriting(work: Path, pdfs: list[Path]) -> dict[str, object]:
     ocr, reader = find_tesseract(), find_date_reader()
     if ocr is not None:
         ocr = dataclasses.replace(ocr, cache_dir=cache)
+    if reader is not None:  # the models' first run allocates their buffers: not the reader's time on a PDF
+        from PIL import Image
+
+        reader.boxes(Image.new("RGB", (1700, 2200), "white"))
     out = []
     for path in sorted((archive / "agreements").rglob("*.pdf")):
         for old in cache.rglob("*_handwriting_*.json"):

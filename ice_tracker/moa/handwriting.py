@@ -99,6 +99,7 @@ def ctc_scores(logp: np.ndarray, labels: list[str], index: dict[str, int], penal
     Frames outside the label are "free" but not for nothing: each costs its best reading minus
     `penalty`, or the blank, whichever is likelier, so unexplained ink ("Date:", a stray stroke)
     costs the same for every candidate and a candidate that leaves real characters out pays.
+    The reader uses `trie_ctc_scores` (the same numbers, faster); this is its reference form.
     """
     frames, count, length = logp.shape[0], len(labels), len(labels[0])
     states = 2 * length + 1
