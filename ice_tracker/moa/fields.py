@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -199,8 +200,10 @@ def signature_page(content: PdfContent) -> Page | None:
     return signature_words(content)[0]
 
 
-def signature_words(content: PdfContent) -> tuple[Page | None, list[Word]]:
-    """Words of the signature block: below "By signing this MOA" (or on the next page)."""
+def signature_block(content: PdfContent) -> tuple[Page | None, float, float]:
+    """The page of the signature block and where on it the block's words are: their tops lie
+    strictly between the two values (points). The block is below "By signing this MOA", or at the
+    top of the next page when the anchor is low on its page with no "Date" line under it."""
     anchor = rx(patterns()["signature"]["anchor"])
     for index, page in enumerate(content.pages):
         if not anchor.search(squeeze(page.text)):
@@ -210,9 +213,26 @@ def signature_words(content: PdfContent) -> tuple[Page | None, list[Word]]:
         low_on_page = start > page.height * 0.75
         if low_on_page and not any(w.text.lower().startswith("date") for w in below) and index + 1 < len(content.pages):
             following = content.pages[index + 1]
-            return following, [w for w in following.words if w.top < following.height * 0.6]
-        return page, below
-    return None, []
+            return following, -math.inf, following.height * 0.6
+        return page, start + 2, math.inf
+    return None, 0.0, 0.0
+
+
+def signature_words(content: PdfContent) -> tuple[Page | None, list[Word]]:
+    """Words of the signature block: below "By signing this MOA" (or on the next page)."""
+    page, above, below = signature_block(content)
+    if page is None:
+        return None, []
+    return page, [w for w in page.words if above < w.top < below]
+
+
+def signature_strip(content: PdfContent, margin: float) -> tuple[Page | None, tuple[float, float]]:
+    """The signature page and the strip of it (top, bottom in points) holding the block and the
+    anchor line above it, `margin` points wider each way: what a re-reading of the block needs."""
+    page, above, below = signature_block(content)
+    if page is None:
+        return None, (0.0, 0.0)
+    return page, (max(0.0, above - margin), min(page.height, below + margin))
 
 
 def column_texts(page: Page, words: list[Word]) -> tuple[str, str]:

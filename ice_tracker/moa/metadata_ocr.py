@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ice_tracker.moa.fields import patterns, rx, signature_page, squeeze
 from ice_tracker.moa.ocr import Ocr
-from ice_tracker.moa.pdftext import OCR_THREADS, PdfContent, ocr_page_words, ocr_pages
+from ice_tracker.moa.pdftext import PdfContent, ocr_page_words, ocr_pages
 from ice_tracker.moa.words import ocr_page_text
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,8 @@ def locate_signature(path: Path, content: PdfContent, ocr: Ocr, candidates: list
     pages at a time; None when no page shows it."""
     anchor = rx(patterns()["signature"]["anchor"])
     order = search_order(candidates, len(content.pages))
-    for start in range(0, len(order), OCR_THREADS):
-        batch = order[start : start + OCR_THREADS]
+    for start in range(0, len(order), ocr.threads):
+        batch = order[start : start + ocr.threads]
         read = ocr_page_words(path, content.sha256, [i + 1 for i in batch], ocr, LOCATE_DPI, bool(content.form_fields),
                               content.seconds)
         for index in batch:

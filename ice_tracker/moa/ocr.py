@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytesseract
@@ -25,6 +25,11 @@ TESSERACT_ENV = "ICE_TRACKER_TESSERACT"
 DEFAULT_DPI = 200
 # One thread per Tesseract call: pages are spread over the cores instead (pdftext.ocr_page_words).
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
 class OcrError(RuntimeError):
@@ -41,14 +46,18 @@ class Ocr:
     lang: str = "eng"
     timeout: float = 120.0
     cache_dir: Path | None = None  # where pages' words are kept (ocr_cache); None: not kept
+    # Tesseract processes one PDF's pages are read by side by side (each single-threaded): all the
+    # cores for one PDF at a time, the worker's share of them in the worker pool (pool.py).
+    threads: int = field(default_factory=cores)
 
     @property
     def engine(self) -> str:
         """What a cached reading must have been made with to stand for a new one."""
         return f"tesseract {self.version} {self.lang} psm3"
 
-    def words(self, image: Image.Image, scale: float) -> list[Word]:
-        """OCR one page image into words placed in PDF points (`scale` = pixels per point)."""
+    def words(self, image: Image.Image, scale: float, top: float = 0.0) -> list[Word]:
+        """OCR one page image into words placed in PDF points (`scale` = pixels per point; `top`:
+        where the image starts on the page, in points, when it is a strip of it)."""
         pytesseract.pytesseract.tesseract_cmd = self.command
         try:
             data = pytesseract.image_to_data(
@@ -61,14 +70,14 @@ class Ocr:
             text = (text or "").strip()
             if not text or float(data["conf"][i]) < 0:
                 continue
-            left, top = data["left"][i] / scale, data["top"][i] / scale
+            left, y = data["left"][i] / scale, data["top"][i] / scale + top
             words.append(
                 Word(
                     text=text,
                     x0=left,
                     x1=left + data["width"][i] / scale,
-                    top=top,
-                    bottom=top + data["height"][i] / scale,
+                    top=y,
+                    bottom=y + data["height"][i] / scale,
                     line=(data["block_num"][i], data["par_num"][i], data["line_num"][i]),
                 )
             )

@@ -19,7 +19,7 @@ from typing import Any
 
 from ice_tracker.config import overrides_for
 from ice_tracker.fileio import atomic_write_text, read_dict_csv, sha256_file, write_dict_csv
-from ice_tracker.moa.fields import extract_fields, signature_layout, signature_page
+from ice_tracker.moa.fields import extract_fields, signature_layout, signature_strip
 from ice_tracker.moa.handwriting import DateReader, find_date_reader, handwriting_installed, handwriting_version
 from ice_tracker.moa.handwriting import read_party_dates, rules
 from ice_tracker.moa.journal import Journal, read_journal
@@ -30,7 +30,7 @@ from ice_tracker.moa.overrides import FIELDS as OVERRIDABLE
 from ice_tracker.moa.overrides import FILE_NAME as OVERRIDES_FILE
 from ice_tracker.moa.overrides import apply_field_overrides, load_field_overrides, overridden_fields
 from ice_tracker.moa.limits_check import PdfTooLarge, check_pdf_size
-from ice_tracker.moa.pdftext import PdfContent, PdfReadError, read_pdf, render_page, reread_page
+from ice_tracker.moa.pdftext import PdfContent, PdfReadError, read_pdf, render_page, reread_band
 from ice_tracker.moa.pool import Job, Settings, available_cores, limit_row, moa_limits, run_jobs
 from ice_tracker.moa.progress import Progress
 from ice_tracker.moa.roster_dates import roster_signed_dates, signed_for
@@ -56,6 +56,7 @@ COLUMNS = [
 Reader = DateReader | Callable[[], DateReader | None] | None  # a reader, or how to load one when needed
 RETRY_OCR = {"unavailable", "failed"}
 RETRY_HANDWRITING = {"unavailable", "failed"}
+STRIP_MARGIN = 24.0  # points above the anchor (and below a next-page block) re-read with the signature block
 
 
 @dataclass
@@ -175,15 +176,17 @@ def fill_from_roster(row: dict[str, Any], roster_dates: list[str]) -> None:
 
 
 def fill_dates_by_ocr(path: Path, content: PdfContent, fields: dict[str, str], names: list[str], ocr: Ocr) -> PdfContent:
-    """Scans with an OCR text layer often garble the dates: re-read the signature page ourselves.
+    """Scans with an OCR text layer often garble the dates: re-read the signature block ourselves.
 
-    Only dates still missing are taken from the re-read (a date read from the text layer wins),
-    and only when the signature page is a scanned image. Returns the content as finally read.
+    Only the strip of the signature page that holds the block (from the anchor line down, as the
+    text layer places it) is read, about a third of the page's Tesseract time. Only dates still
+    missing are taken from the re-read (a date read from the text layer wins), and only when the
+    signature page is a scanned image. Returns the content as finally read.
     """
-    page = signature_page(content)
+    page, strip = signature_strip(content, STRIP_MARGIN)
     if page is None or page.source != "text" or not page.is_scan:
         return content
-    reread = reread_page(path, content, page.number, ocr)
+    reread = reread_band(path, content, page.number, ocr, strip)
     if reread is None:
         return content
     again = extract_fields(reread, names)
