@@ -59,6 +59,13 @@ class Settings:
     handwriting: bool
     limits: dict[str, float]  # read by the caller: workers fork from a server started earlier
     ocr_cache: Path | None = None  # where OCR words are kept between passes and runs (ocr_cache)
+    ocr_threads: int = 0  # Tesseract processes per worker (0: one per core); see `ocr_threads_per_worker`
+
+
+def ocr_threads_per_worker(workers: int) -> int:
+    """Each worker's share of the cores for Tesseract, so that N workers run about N cores' worth
+    of Tesseract processes (each single-threaded, OMP_THREAD_LIMIT=1) instead of N x cores."""
+    return max(1, available_cores() // max(1, workers))
 
 
 def moa_limits() -> dict[str, float]:

@@ -31,7 +31,7 @@ from ice_tracker.moa.overrides import FILE_NAME as OVERRIDES_FILE
 from ice_tracker.moa.overrides import apply_field_overrides, load_field_overrides, overridden_fields
 from ice_tracker.moa.limits_check import PdfTooLarge, check_pdf_size
 from ice_tracker.moa.pdftext import PdfContent, PdfReadError, read_pdf, render_page, reread_band
-from ice_tracker.moa.pool import Job, Settings, available_cores, limit_row, moa_limits, run_jobs
+from ice_tracker.moa.pool import Job, Settings, available_cores, limit_row, moa_limits, ocr_threads_per_worker, run_jobs
 from ice_tracker.moa.progress import Progress
 from ice_tracker.moa.roster_dates import roster_signed_dates, signed_for
 
@@ -324,7 +324,7 @@ def worker_tools(settings: Settings) -> tuple[Ocr | None, Reader]:
     """Tesseract (located once per worker) and the handwriting reader (loaded on first use)."""
     ocr = find_tesseract(settings.tesseract, settings.dpi or DEFAULT_DPI)
     if ocr is not None:
-        ocr = replace(ocr, cache_dir=settings.ocr_cache)
+        ocr = replace(ocr, cache_dir=settings.ocr_cache, threads=settings.ocr_threads or ocr.threads)
     return ocr, (find_date_reader if settings.handwriting else None)
 
 
@@ -449,14 +449,16 @@ def run_moa_with_cache(
             later.append(Job(job.sha256, job.item, job.roster_ice, "full"))
         bar.step()
 
-    settings = Settings(data_dir, out_dir, tesseract, dpi, reader_wanted, moa_limits(), ocr_cache)
+    workers = workers or available_cores()
+    settings = Settings(data_dir, out_dir, tesseract, dpi, reader_wanted, moa_limits(), ocr_cache,
+                        ocr_threads_per_worker(workers))
     stop_at = started + budget_minutes * 60 if budget_minutes else None
     with Progress(len(first), "moa metadata") as bar:
-        left = run_jobs(first, settings, finished, workers or available_cores(), stop_at)
+        left = run_jobs(first, settings, finished, workers, stop_at)
     if not left and later:
         later.sort(key=lambda j: newest_first(j.item, roster_dates[j.sha256]), reverse=True)
         with Progress(len(later), "moa full text") as bar:
-            left = run_jobs(list(later), settings, finished, workers or available_cores(), stop_at)
+            left = run_jobs(list(later), settings, finished, workers, stop_at)
     else:
         left += later
     rows: list[dict[str, Any]] = []
