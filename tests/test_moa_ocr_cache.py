@@ -100,22 +100,22 @@ def test_metadata_pass_reads_few_pages_and_the_full_pass_reuses_them(tmp_path: P
     assert (tmp_path / "out" / "data" / "moa_text" / f"{'c' * 64}.txt").read_text(encoding="utf-8") == text
 
 
-def test_a_strip_is_read_in_place_and_cached_apart_from_its_page(tmp_path: Path) -> None:
+def test_part_of_a_page_is_read_in_place_and_cached_apart_from_the_page(tmp_path: Path) -> None:
     ocr = find_tesseract()
     if ocr is None:
         pytest.skip("tesseract-ocr not installed (CI installs it)")
     ocr = replace(ocr, cache_dir=tmp_path / "cache")
     pdf = tmp_path / "scan.pdf"
     pdf.write_bytes(scanned_moa())
-    sha, page, strip = "e" * 64, 6, (40.0, 116.0)  # page 6: the anchor line and the "For the LEA" / "Date" lines
+    sha, page, strip = "e" * 64, 6, (0.0, 40.0, 612.0, 116.0)  # page 6: the anchor line and the "For the LEA" / "Date" lines
     tally: dict[str, float] = {}
-    words = ocr_page_words(pdf, sha, [page], ocr, tally=tally, band=strip)[page]
+    words = ocr_page_words(pdf, sha, [page], ocr, tally=tally, box=strip)[page]
     assert words and tally == {"tesseract_pages": 1}
     assert load_words(ocr.cache_dir, sha, page, ocr.dpi, ocr.engine) is None  # the page itself is not poisoned
     assert load_words(ocr.cache_dir, sha, page, ocr.dpi, ocr.engine, strip) == words
     whole = ocr_page_words(pdf, sha, [page], ocr)[page]
     assert whole is not None and len(whole) > len(words)
-    inside = [w for w in whole if strip[0] <= w.top and w.bottom <= strip[1]]
+    inside = [w for w in whole if strip[1] <= w.top and w.bottom <= strip[3]]
     assert [w.text for w in words] == [w.text for w in inside]  # the same words, placed on the page
     assert all(abs(a.top - b.top) < 1 and abs(a.x0 - b.x0) < 1 for a, b in zip(words, inside, strict=True))
 
@@ -134,7 +134,7 @@ def test_the_signature_block_of_a_scan_with_a_text_layer_is_re_read_as_a_strip(t
                   stats, phase="metadata")
     assert row["text_layer"] == "true" and stats["tesseract_pages"] == 1
     cached = sorted(p.name for p in (tmp_path / "cache").rglob("*.json"))
-    assert len(cached) == 1 and "dpi_y" in cached[0]  # a strip of the signature page, not the page
+    assert len(cached) == 1 and "dpi_x" in cached[0]  # a strip of the signature page, not the page
     assert (row["model"], row["ice_signed"]) == ("JEM", "2020-06-08")
     text = (tmp_path / "out" / "data" / "moa_text" / f"{'f' * 64}.txt").read_text(encoding="utf-8")
     assert "By signing this MOA" in text  # the page's text: its own layer above the strip, then the strip read

@@ -5,8 +5,8 @@ signing dates and signatories are in the signature block, "By signing this MOA .
 of the agreement's body, before its appendices. Reading a whole 14-page scan to find them costs
 ~15 page readings; this reads the first two pages and the signature page (and the next, when the
 block runs over) at full resolution, and finds the signature page with a coarse reading of the
-other pages (`LOCATE_DPI`, about a third of the work of a full one), from the pages where the
-block usually is outwards. Every reading is cached (ocr_cache), so the full-text pass reuses them.
+left half of the other pages (`LOCATE_DPI`; about a third of the work of a full reading), from
+the pages where the block usually is outwards. Every reading is cached (ocr_cache), so the full-text pass reuses them.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 LOCATE_DPI = 100  # enough for Tesseract to read 10-pt body text, e.g. "By signing this MOA"
 FIRST_PAGES = 2  # title, parties clause
+# "By signing this MOA" opens a paragraph at the left margin: the left half of the page holds it.
+LOCATE_LEFT_SHARE = 0.5
 # Where the signature block usually is: the end of the body, about two thirds into the file
 # (the appendices follow). Only the search order depends on it; every page is tried if needed.
 TYPICAL_SHARE = 0.65
@@ -40,17 +42,24 @@ def search_order(candidates: list[int], pages: int) -> list[int]:
 
 def locate_signature(path: Path, content: PdfContent, ocr: Ocr, candidates: list[int]) -> int | None:
     """Index of the deferred page holding the signature anchor, read coarsely, a core's worth of
-    pages at a time; None when no page shows it."""
+    pages at a time; None when no page shows it. The left part of each page is read first (the
+    anchor opens a paragraph at the margin; about half the work of the whole page), then, when no
+    page showed it there, the whole pages."""
     anchor = rx(patterns()["signature"]["anchor"])
     order = search_order(candidates, len(content.pages))
-    for start in range(0, len(order), ocr.threads):
-        batch = order[start : start + ocr.threads]
-        read = ocr_page_words(path, content.sha256, [i + 1 for i in batch], ocr, LOCATE_DPI, bool(content.form_fields),
-                              content.seconds)
-        for index in batch:
-            words = read.get(index + 1)
-            if words and anchor.search(squeeze(ocr_page_text(words))):
-                return index
+    for share in (LOCATE_LEFT_SHARE, None):
+        for start in range(0, len(order), ocr.threads):
+            batch = order[start : start + ocr.threads]
+            box = None
+            if share is not None:
+                pages = [content.pages[i] for i in batch]
+                box = (0.0, 0.0, share * max(p.width for p in pages), max(p.height for p in pages))
+            read = ocr_page_words(path, content.sha256, [i + 1 for i in batch], ocr, LOCATE_DPI,
+                                  bool(content.form_fields), content.seconds, box)
+            for index in batch:
+                words = read.get(index + 1)
+                if words and anchor.search(squeeze(ocr_page_text(words))):
+                    return index
     return None
 
 

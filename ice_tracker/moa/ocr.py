@@ -55,9 +55,9 @@ class Ocr:
         """What a cached reading must have been made with to stand for a new one."""
         return f"tesseract {self.version} {self.lang} psm3"
 
-    def words(self, image: Image.Image, scale: float, top: float = 0.0) -> list[Word]:
-        """OCR one page image into words placed in PDF points (`scale` = pixels per point; `top`:
-        where the image starts on the page, in points, when it is a strip of it)."""
+    def words(self, image: Image.Image, scale: float, left: float = 0.0, top: float = 0.0) -> list[Word]:
+        """OCR one page image into words placed in PDF points (`scale` = pixels per point; `left`,
+        `top`: where the image starts on the page, in points, when it is a part of it)."""
         pytesseract.pytesseract.tesseract_cmd = self.command
         try:
             data = pytesseract.image_to_data(
@@ -70,12 +70,12 @@ class Ocr:
             text = (text or "").strip()
             if not text or float(data["conf"][i]) < 0:
                 continue
-            left, y = data["left"][i] / scale, data["top"][i] / scale + top
+            x, y = data["left"][i] / scale + left, data["top"][i] / scale + top
             words.append(
                 Word(
                     text=text,
-                    x0=left,
-                    x1=left + data["width"][i] / scale,
+                    x0=x,
+                    x1=x + data["width"][i] / scale,
                     top=y,
                     bottom=y + data["height"][i] / scale,
                     line=(data["block_num"][i], data["par_num"][i], data["line_num"][i]),

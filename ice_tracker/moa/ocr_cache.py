@@ -25,20 +25,20 @@ from ice_tracker.moa.words import Word
 log = logging.getLogger(__name__)
 
 
-Band = tuple[float, float] | None  # (top, bottom) in PDF points: a horizontal strip of the page; None: all of it
+Box = tuple[float, float, float, float] | None  # (x0, top, x1, bottom) in PDF points: part of a page; None: all of it
 
 
-def cache_file(root: Path, sha256: str, page: int, dpi: int, band: Band = None) -> Path:
-    """Where a reading is kept; a strip's reading has its own file, so it never stands for the page's."""
-    strip = f"_y{band[0]:.0f}-{band[1]:.0f}" if band else ""
-    return root / sha256[:2] / f"{sha256}_p{page}_{dpi}dpi{strip}.json"
+def cache_file(root: Path, sha256: str, page: int, dpi: int, box: Box = None) -> Path:
+    """Where a reading is kept; a part's reading has its own file, so it never stands for the page's."""
+    part = f"_x{box[0]:.0f}-{box[2]:.0f}_y{box[1]:.0f}-{box[3]:.0f}" if box else ""
+    return root / sha256[:2] / f"{sha256}_p{page}_{dpi}dpi{part}.json"
 
 
-def load_words(root: Path | None, sha256: str, page: int, dpi: int, engine: str, band: Band = None) -> list[Word] | None:
-    """The cached words of a page (or of its `band`) read by `engine` ("tesseract <version> <lang>"), or None."""
+def load_words(root: Path | None, sha256: str, page: int, dpi: int, engine: str, box: Box = None) -> list[Word] | None:
+    """The cached words of a page (or of its `box`) read by `engine` ("tesseract <version> <lang>"), or None."""
     if root is None or not sha256:
         return None
-    path = cache_file(root, sha256, page, dpi, band)
+    path = cache_file(root, sha256, page, dpi, box)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -52,12 +52,12 @@ def load_words(root: Path | None, sha256: str, page: int, dpi: int, engine: str,
             for t, x0, x1, top, bottom, line in data["words"]]
 
 
-def save_words(root: Path | None, sha256: str, page: int, dpi: int, engine: str, words: list[Word], band: Band = None) -> None:
+def save_words(root: Path | None, sha256: str, page: int, dpi: int, engine: str, words: list[Word], box: Box = None) -> None:
     if root is None or not sha256:
         return
     rows = [[w.text, w.x0, w.x1, w.top, w.bottom, list(w.line) if w.line is not None else None] for w in words]
     try:
-        atomic_write_text(cache_file(root, sha256, page, dpi, band), json.dumps({"engine": engine, "words": rows}), durable=False)
+        atomic_write_text(cache_file(root, sha256, page, dpi, box), json.dumps({"engine": engine, "words": rows}), durable=False)
     except OSError as exc:  # a full or read-only cache costs time, never the run
         log.warning("OCR cache not written (%s)", exc)
 

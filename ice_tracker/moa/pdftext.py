@@ -22,7 +22,7 @@ from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.utils import decode_text
 
 from ice_tracker.moa.ocr import Ocr, OcrError
-from ice_tracker.moa.ocr_cache import Band, load_words, save_words
+from ice_tracker.moa.ocr_cache import Box, load_words, save_words
 from ice_tracker.moa.pdfium_text import has_widgets, image_share, read_text_layer
 from ice_tracker.moa.words import Word, decode_cids, lines_from_words, ocr_page_text
 
@@ -270,18 +270,18 @@ def read_with_pdfplumber(path: Path) -> PdfContent:
 
 def ocr_page_words(path: Path, sha256: str, numbers: list[int], ocr: Ocr, dpi: int | None = None,
                    forms: bool = False, tally: dict[str, float] | None = None,
-                   band: Band = None) -> dict[int, list[Word] | None]:
+                   box: Box = None) -> dict[int, list[Word] | None]:
     """Tesseract's words for pages `numbers` (1-based) at `dpi` (default: the OCR's): from the
     cache when read before, else rendered here (pdfium is not thread-safe: one page at a time)
     and read by Tesseract processes running side by side, one per core. None for a page that
     could not be read (logged). `forms`: draw filled form values, as a viewer shows them.
     `tally` counts the pages Tesseract read ("tesseract_pages", or "tesseract_coarse_pages"
-    below the OCR's dpi), for the bench. `band`: read only that strip of each page ((top, bottom)
-    in points; cached apart from whole pages), words still placed on the page."""
+    below the OCR's dpi), for the bench. `box`: read only that part of each page ((x0, top, x1,
+    bottom) in points; cached apart from whole pages), its words still placed on the page."""
     dpi = dpi or ocr.dpi
     found: dict[int, list[Word] | None] = {}
     for number in numbers:
-        cached = load_words(ocr.cache_dir, sha256, number, dpi, ocr.engine, band)
+        cached = load_words(ocr.cache_dir, sha256, number, dpi, ocr.engine, box)
         if cached is not None:
             found[number] = cached
     todo = [n for n in numbers if n not in found]
@@ -305,12 +305,12 @@ def ocr_page_words(path: Path, sha256: str, numbers: list[int], ocr: Ocr, dpi: i
                     log.warning("OCR failed on page %d: %s", number, exc)
                     found[number] = None
                     continue
-                top = 0.0
-                if band is not None:
-                    top = max(0.0, band[0])
-                    image = image.crop((0, round(top * scale), image.width, min(image.height, round(band[1] * scale))))
-                    top = round(top * scale) / scale  # where the strip's first pixel row is
-                running[number] = pool.submit(ocr.words, image, scale, top)
+                left = top = 0
+                if box is not None:  # whole pixels inside the page; the words are placed from its corner
+                    left, top = max(0, round(box[0] * scale)), max(0, round(box[1] * scale))
+                    image = image.crop((left, top, min(image.width, round(box[2] * scale)),
+                                        min(image.height, round(box[3] * scale))))
+                running[number] = pool.submit(ocr.words, image, scale, left / scale, top / scale)
             for number, future in running.items():
                 try:
                     words = future.result()
@@ -318,7 +318,7 @@ def ocr_page_words(path: Path, sha256: str, numbers: list[int], ocr: Ocr, dpi: i
                     log.warning("OCR failed on page %d: %s", number, exc)
                     found[number] = None
                     continue
-                save_words(ocr.cache_dir, sha256, number, dpi, ocr.engine, words, band)
+                save_words(ocr.cache_dir, sha256, number, dpi, ocr.engine, words, box)
                 found[number] = words
                 if tally is not None:
                     key = "tesseract_pages" if dpi >= ocr.dpi else "tesseract_coarse_pages"
@@ -342,19 +342,19 @@ def ocr_pages(path: Path, content: PdfContent, indexes: list[int], ocr: Ocr) -> 
     content.seconds["ocr"] += time.perf_counter() - started
 
 
-def reread_band(path: Path, content: PdfContent, number: int, ocr: Ocr, band: tuple[float, float]) -> PdfContent | None:
-    """A copy of `content` whose page `number` has its strip `band` ((top, bottom), points) OCRed
-    instead of taken from its text layer: the page's words are the strip's, its text the text
-    layer's lines above the strip followed by the strip's. None when the strip cannot be read."""
+def reread_strip(path: Path, content: PdfContent, number: int, ocr: Ocr, strip: tuple[float, float]) -> PdfContent | None:
+    """A copy of `content` whose page `number` has its strip (top, bottom in points) OCRed instead
+    of taken from its text layer: the page's words are the strip's, its text the text layer's
+    lines above the strip followed by the strip's. None when the strip cannot be read."""
     started = time.perf_counter()
     copy = PdfContent(list(content.pages), content.form_fields, content.signatures, dict(content.seconds), content.sha256)
+    page = content.pages[number - 1]
     words = ocr_page_words(path, content.sha256, [number], ocr, forms=bool(content.form_fields), tally=copy.seconds,
-                           band=band).get(number)
+                           box=(0.0, strip[0], page.width, strip[1])).get(number)
     copy.seconds["ocr"] += time.perf_counter() - started
     if words is None:
         return None
-    page = content.pages[number - 1]
-    above = lines_from_words(w for w in page.words if w.bottom <= band[0])
+    above = lines_from_words(w for w in page.words if w.bottom <= strip[0])
     copy.pages[number - 1] = replace(page, text="\n".join([*above, ocr_page_text(words)]), words=words, source="ocr")
     return copy
 

@@ -30,7 +30,7 @@ from ice_tracker.moa.overrides import FIELDS as OVERRIDABLE
 from ice_tracker.moa.overrides import FILE_NAME as OVERRIDES_FILE
 from ice_tracker.moa.overrides import apply_field_overrides, load_field_overrides, overridden_fields
 from ice_tracker.moa.limits_check import PdfTooLarge, check_pdf_size
-from ice_tracker.moa.pdftext import PdfContent, PdfReadError, read_pdf, render_page, reread_band
+from ice_tracker.moa.pdftext import PdfContent, PdfReadError, read_pdf, render_page, reread_strip
 from ice_tracker.moa.pool import Job, Settings, available_cores, limit_row, moa_limits, ocr_threads_per_worker, run_jobs
 from ice_tracker.moa.progress import Progress
 from ice_tracker.moa.roster_dates import roster_signed_dates, signed_for
@@ -186,7 +186,7 @@ def fill_dates_by_ocr(path: Path, content: PdfContent, fields: dict[str, str], n
     page, strip = signature_strip(content, STRIP_MARGIN)
     if page is None or page.source != "text" or not page.is_scan:
         return content
-    reread = reread_band(path, content, page.number, ocr, strip)
+    reread = reread_strip(path, content, page.number, ocr, strip)
     if reread is None:
         return content
     again = extract_fields(reread, names)
