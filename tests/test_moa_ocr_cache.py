@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -138,3 +139,17 @@ def test_the_signature_block_of_a_scan_with_a_text_layer_is_re_read_as_a_strip(t
     assert (row["model"], row["ice_signed"]) == ("JEM", "2020-06-08")
     text = (tmp_path / "out" / "data" / "moa_text" / f"{'f' * 64}.txt").read_text(encoding="utf-8")
     assert "By signing this MOA" in text  # the page's text: its own layer above the strip, then the strip read
+
+
+def test_workers_share_the_cores_for_tesseract(tmp_path: Path) -> None:
+    from ice_tracker.moa.pool import Settings, available_cores, ocr_threads_per_worker
+    from ice_tracker.moa.table import worker_tools
+
+    assert ocr_threads_per_worker(1) == available_cores()
+    assert ocr_threads_per_worker(available_cores()) == 1 and ocr_threads_per_worker(available_cores() * 4) == 1
+    if find_tesseract() is None:
+        pytest.skip("tesseract-ocr not installed (CI installs it)")
+    settings = Settings(tmp_path, tmp_path, None, None, False, {}, tmp_path / "cache", ocr_threads=1)
+    ocr, _ = worker_tools(settings)
+    assert ocr is not None and ocr.threads == 1 and ocr.cache_dir == tmp_path / "cache"
+    assert "OMP_THREAD_LIMIT" in os.environ  # set (to 1 unless given) on import: Tesseract single-threaded
