@@ -14,6 +14,7 @@ folder first on its path, and would otherwise time that package.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import inspect
 import json
 import sys
@@ -51,7 +52,7 @@ def scans(work: Path, pdfs: list[Path]) -> dict[str, object]:
         ocr = dataclasses.replace(ocr, cache_dir=work / "ocr_cache")
     out = []
     for path in sorted((archive / "agreements").rglob("*.pdf")):
-        item = ArchivedPdf(f"{len(out):064d}", [path.relative_to(archive).as_posix()])
+        item = ArchivedPdf(hashlib.sha256(path.read_bytes()).hexdigest(), [path.relative_to(archive).as_posix()])
         row: dict[str, object] = {"file": path.name}
         for phase in ("metadata", "full"):
             stats = dict.fromkeys(STATS, 0.0)
@@ -72,7 +73,8 @@ def handwriting(work: Path, pdfs: list[Path]) -> dict[str, object]:
 
     The OCR cache is `work/../hw_ocr_cache`, shared by both implementations so that Tesseract reads
     each scan once; the reader's own cached readings are removed before each PDF, so every reading
-    is made here."""
+    is made here. Each PDF is keyed by its real sha256, as the archive keys it: the OCR cache is
+    shared, and a made-up key would hand one PDF another's pages."""
     archive = archive_of(pdfs, work / "archive")
     cache = work.parent / "hw_ocr_cache"
     ocr, reader = find_tesseract(), find_date_reader()
@@ -87,7 +89,7 @@ def handwriting(work: Path, pdfs: list[Path]) -> dict[str, object]:
         for old in cache.rglob("*_handwriting_*.json"):
             old.unlink()
         stats = dict.fromkeys(STATS, 0.0)
-        item = ArchivedPdf(f"{len(out):064d}", [path.relative_to(archive).as_posix()])
+        item = ArchivedPdf(hashlib.sha256(path.read_bytes()).hexdigest(), [path.relative_to(archive).as_posix()])
         started = time.perf_counter()
         fields = process(archive, work / "out", item, ocr, reader, stats, phase="metadata")
         out.append({"file": path.name, "seconds": stats["handwriting_seconds"], "metadata_seconds": time.perf_counter() - started,
