@@ -118,7 +118,8 @@ def test_printed_dates_on_both_lines_are_read_and_kept() -> None:
 
 
 def test_labels_sought_in_the_signature_block_read_as_on_the_whole_page() -> None:
-    """Without "Date:" words the labels are found by reading only the block's lines: same readings."""
+    """Without "Date:" words the labels are found by searching only the block's rows: the same
+    dates, kept the same way (the detector sees less of the page, so scores move a little)."""
     reader = reader_or_skip()
     block = signature_page("03/14/2025", "March 20, 2025")
     page = Image.new("RGB", (1800, 1600), "white")
@@ -132,9 +133,31 @@ def test_labels_sought_in_the_signature_block_read_as_on_the_whole_page() -> Non
     window = (dt.date(2024, 4, 1), dt.date(2025, 5, 5))
     in_block = read_party_dates(reader, page, scale, words, lea_left=True, window=window)
     whole_page = read_party_dates(reader, page, scale, [], lea_left=True, window=window)
-    assert in_block == whole_page
+    assert {p: (r.date, r.accepted) for p, r in in_block.items()} == {p: (r.date, r.accepted) for p, r in whole_page.items()}
+    assert all(abs(in_block[p].score - whole_page[p].score) < 2.0 for p in in_block)
     assert in_block["lea"].date == "2025-03-14" and in_block["ice"].date == "2025-03-20"
     assert len(reader.boxes(page, within=(900, 1300))) < len(reader.boxes(page))
+
+
+def test_date_lines_found_in_a_band_match_the_whole_page() -> None:
+    """The detector searches only a band of rows around the "Date:" labels: the lines it finds
+    there are the whole page's lines, to within a few pixels."""
+    reader = reader_or_skip()
+    block = signature_page("03/14/2025", "March 20, 2025")
+    page = Image.new("RGB", (1800, 2400), "white")
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(str(FONT), 34) if FONT.exists() else ImageFont.load_default(size=34)
+    for row in range(12):  # body text far above the labels: outside the band
+        draw.text((150, 150 + 70 * row), "The parties agree to the terms of this agreement.", fill="black", font=font)
+    page.paste(block, (0, 1500))
+    labels = [b for b in reader.boxes(page) if b.text.startswith("Date")]
+    assert len(labels) == 2
+    in_band = reader.boxes(page, near=labels)
+    whole = [b for b in reader.boxes(page) if any(b.overlaps_line(label) for label in labels)]
+    assert len(in_band) == len(whole) >= 2
+    for mine, theirs in zip(sorted(in_band, key=lambda b: b.x0), sorted(whole, key=lambda b: b.x0), strict=True):
+        assert max(abs(mine.x0 - theirs.x0), abs(mine.x1 - theirs.x1), abs(mine.top - theirs.top), abs(mine.bottom - theirs.bottom)) <= 4
+    assert all(b.top > 1300 for b in in_band)
 
 
 def test_an_empty_date_line_gives_no_date() -> None:

@@ -33,10 +33,10 @@ PAGES = [
 ]  # fmt: skip
 
 
-def scanned_moa() -> bytes:
+def scanned_moa(pages: list[list[str]] = PAGES) -> bytes:
     """An 8-page image-only MOA: parties on page 1, the signature block on page 6."""
     images = []
-    for lines in PAGES:
+    for lines in pages:
         image = Image.new("L", (int(8.5 * DPI), 11 * DPI), 255)
         draw = ImageDraw.Draw(image)
         font = ImageFont.load_default(size=18)
@@ -88,13 +88,13 @@ def test_metadata_pass_reads_few_pages_and_the_full_pass_reuses_them(tmp_path: P
         return process(tmp_path, tmp_path / "out", item, ocr, None, stats, phase=phase), stats
 
     row, stats = read("metadata")
-    assert row["ocr"] == "pending" and row["ocr_pages"] == 3  # pages 1-2 and the signature page
-    assert stats["tesseract_pages"] == 3 and 1 <= stats["tesseract_coarse_pages"] <= 2
+    assert row["ocr"] == "pending" and row["ocr_pages"] == 2  # page 1 (the whole parties clause) and the signature page
+    assert stats["tesseract_pages"] == 2 and 1 <= stats["tesseract_coarse_pages"] <= 2
     assert row["lea_name"] == "Example County Sheriff's Office"
     assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")
     row, stats = read("full")
     assert row["ocr"] == "used" and row["ocr_pages"] == 8
-    assert stats["tesseract_pages"] == 5 and stats["tesseract_coarse_pages"] == 0  # the metadata pass's 3 reused
+    assert stats["tesseract_pages"] == 6 and stats["tesseract_coarse_pages"] == 0  # the metadata pass's 2 reused
     text = (tmp_path / "out" / "data" / "moa_text" / f"{'c' * 64}.txt").read_text(encoding="utf-8")
     again, stats = read("full")
     assert stats["tesseract_pages"] == 0 and again == row  # a later run: everything from the cache
@@ -153,3 +153,22 @@ def test_workers_share_the_cores_for_tesseract(tmp_path: Path) -> None:
     ocr, _ = worker_tools(settings)
     assert ocr is not None and ocr.threads == 1 and ocr.cache_dir == tmp_path / "cache"
     assert "OMP_THREAD_LIMIT" in os.environ  # set (to 1 unless given) on import: Tesseract single-threaded
+
+
+def test_a_parties_clause_cut_at_the_page_foot_reads_the_second_page(tmp_path: Path) -> None:
+    """The clause runs onto page 2: page 1 alone gives no agency, so the metadata pass reads page 2."""
+    ocr = find_tesseract()
+    if ocr is None:
+        pytest.skip("tesseract-ocr not installed (CI installs it)")
+    ocr = replace(ocr, cache_dir=tmp_path / "cache")
+    pages = [PAGES[0][:4] + ["Security (DHS), and the Example County"], ["Sheriff's Office (ECSO), pursuant to which ICE", *FILLER],
+             *PAGES[2:]]  # fmt: skip
+    pdf = tmp_path / "agreements" / "run" / "TX" / "Example" / "scan.pdf"
+    pdf.parent.mkdir(parents=True)
+    pdf.write_bytes(scanned_moa(pages))
+    stats = dict.fromkeys(STATS, 0.0)
+    row = process(tmp_path, tmp_path / "out", ArchivedPdf("e" * 64, ["agreements/run/TX/Example/scan.pdf"]), ocr, None, stats,
+                  phase="metadata")  # fmt: skip
+    assert row["ocr_pages"] == 3 and stats["tesseract_pages"] == 3  # pages 1-2 and the signature page
+    assert (row["lea_name"], row["lea_name_source"]) == ("Example County Sheriff's Office", "parties_clause")
+    assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")

@@ -3,8 +3,9 @@
 The model and the agency are on the first page (the parties clause may run onto the second); the
 signing dates and signatories are in the signature block, "By signing this MOA ..." near the end
 of the agreement's body, before its appendices. Reading a whole 14-page scan to find them costs
-~15 page readings; this reads the first two pages and the signature page (and the next, when the
-block runs over) at full resolution, and finds the signature page with a coarse reading of the
+~15 page readings; this reads the first page, the signature page (and the next, when the block
+runs over) and, only when the first page does not hold the whole parties clause, the second, at
+full resolution, and finds the signature page with a coarse reading of the
 left half of the other pages (`LOCATE_DPI`; about a third of the work of a full reading), from
 the pages where the block usually is outwards. Every reading is cached (ocr_cache), so the full-text pass reuses them.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ice_tracker.moa.fields import patterns, rx, signature_page, squeeze
+from ice_tracker.moa.fields import extract_fields, patterns, rx, signature_page, squeeze
 from ice_tracker.moa.ocr import Ocr
 from ice_tracker.moa.pdftext import PdfContent, ocr_page_words, ocr_pages
 from ice_tracker.moa.words import ocr_page_text
@@ -22,7 +23,8 @@ from ice_tracker.moa.words import ocr_page_text
 log = logging.getLogger(__name__)
 
 LOCATE_DPI = 100  # enough for Tesseract to read 10-pt body text, e.g. "By signing this MOA"
-FIRST_PAGES = 2  # title, parties clause
+TITLE_PAGES = 1  # title and parties clause: always read
+FIRST_PAGES = 2  # the parties clause may run onto the second page: read when the first leaves it unfinished
 # "By signing this MOA" opens a paragraph at the left margin: the left half of the page holds it.
 LOCATE_LEFT_SHARE = 0.5
 # Where the signature block usually is: the end of the body, about two thirds into the file
@@ -63,12 +65,19 @@ def locate_signature(path: Path, content: PdfContent, ocr: Ocr, candidates: list
     return None
 
 
+def parties_read(content: PdfContent) -> bool:
+    """Whether the pages read so far give the model and the agency from the parties clause (its
+    patterns need the clause's end, so a clause cut off at the page's foot does not match)."""
+    fields = extract_fields(content, [])
+    return fields["model_source"] == "text" and fields["lea_name_source"].startswith("parties_")
+
+
 def ocr_for_metadata(path: Path, content: PdfContent, ocr: Ocr) -> None:
     """OCR (in place) the deferred pages the metadata fields need; the rest stay deferred."""
     waiting = deferred(content)
     if not waiting:
         return
-    ocr_pages(path, content, [i for i in waiting if i < FIRST_PAGES], ocr)
+    ocr_pages(path, content, [i for i in waiting if i < TITLE_PAGES], ocr)
     if signature_page(content) is None:
         rest = deferred(content)
         found = locate_signature(path, content, ocr, rest) if rest else None
@@ -82,6 +91,9 @@ def ocr_for_metadata(path: Path, content: PdfContent, ocr: Ocr) -> None:
     block = signature_page(content)  # the block may run onto the next page, which may be a scan (deferred)
     if block is not None and content.pages[block.number - 1].source == "deferred":
         ocr_pages(path, content, [block.number - 1], ocr)
+    opening = [i for i in deferred(content) if i < FIRST_PAGES]
+    if opening and not parties_read(content):
+        ocr_pages(path, content, opening, ocr)
     log.debug("%s: %d of %d pages OCRed for the metadata", path.name,
               sum(1 for p in content.pages if p.source == "ocr"), len(content.pages))
 
