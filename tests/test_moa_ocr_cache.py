@@ -88,13 +88,14 @@ def test_metadata_pass_reads_few_pages_and_the_full_pass_reuses_them(tmp_path: P
         return process(tmp_path, tmp_path / "out", item, ocr, None, stats, phase=phase), stats
 
     row, stats = read("metadata")
-    assert row["ocr"] == "pending" and row["ocr_pages"] == 2  # page 1 (the whole parties clause) and the signature page
+    assert row["ocr"] == "pending" and row["ocr_pages"] == 2  # page 1 (the whole parties clause) and the signature block
     assert stats["tesseract_pages"] == 2 and 1 <= stats["tesseract_coarse_pages"] <= 2
     assert row["lea_name"] == "Example County Sheriff's Office"
     assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")
     row, stats = read("full")
     assert row["ocr"] == "used" and row["ocr_pages"] == 8
-    assert stats["tesseract_pages"] == 6 and stats["tesseract_coarse_pages"] == 0  # the metadata pass's 2 reused
+    # page 1 reused; the signature page was read from its block down only, so it is read whole now
+    assert stats["tesseract_pages"] == 7 and stats["tesseract_coarse_pages"] == 0
     text = (tmp_path / "out" / "data" / "moa_text" / f"{'c' * 64}.txt").read_text(encoding="utf-8")
     again, stats = read("full")
     assert stats["tesseract_pages"] == 0 and again == row  # a later run: everything from the cache
@@ -172,3 +173,25 @@ def test_a_parties_clause_cut_at_the_page_foot_reads_the_second_page(tmp_path: P
     assert row["ocr_pages"] == 3 and stats["tesseract_pages"] == 3  # pages 1-2 and the signature page
     assert (row["lea_name"], row["lea_name_source"]) == ("Example County Sheriff's Office", "parties_clause")
     assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")
+
+
+def test_the_metadata_pass_reads_the_signature_page_from_the_block_down(tmp_path: Path) -> None:
+    """Body text above "By signing this MOA" is left to the full pass; the block's fields are read."""
+    ocr = find_tesseract()
+    if ocr is None:
+        pytest.skip("tesseract-ocr not installed (CI installs it)")
+    ocr = replace(ocr, cache_dir=tmp_path / "cache")
+    body = ["Article XX. MODIFICATIONS TO THIS MOA", "Modifications must be proposed in writing.", "", "", "", ""]
+    pages = [*PAGES[:5], body + PAGES[5], *PAGES[6:]]
+    pdf = tmp_path / "agreements" / "run" / "TX" / "Example" / "scan.pdf"
+    pdf.parent.mkdir(parents=True)
+    pdf.write_bytes(scanned_moa(pages))
+    item = ArchivedPdf("f" * 64, ["agreements/run/TX/Example/scan.pdf"])
+    text_file = tmp_path / "out" / "data" / "moa_text" / f"{'f' * 64}.txt"
+    row = process(tmp_path, tmp_path / "out", item, ocr, None, dict.fromkeys(STATS, 0.0), phase="metadata")
+    assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")
+    assert "Jane Q. Doe" in row["lea_signatory"]
+    metadata_text = text_file.read_text(encoding="utf-8")
+    assert "By signing" in metadata_text and "MODIFICATIONS" not in metadata_text
+    process(tmp_path, tmp_path / "out", item, ocr, None, dict.fromkeys(STATS, 0.0), phase="full")
+    assert "MODIFICATIONS" in text_file.read_text(encoding="utf-8")

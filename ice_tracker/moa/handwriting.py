@@ -241,7 +241,9 @@ class DateReader:
 
     def boxes(self, image: Image.Image, near: list[Box] | None = None, within: tuple[float, float] | None = None) -> list[Box]:
         """Text lines found on the image, with what the recogniser reads in each (lines read with
-        a score under RapidOCR's `text_score` are dropped, as RapidOCR drops them).
+        a score under RapidOCR's `text_score` are dropped, as RapidOCR drops them); with `near`,
+        the lines level with those boxes, unread (their place is all the date reader needs, and
+        a pen-written date is what the recogniser scores low: it stays in the line).
 
         Only the rows that matter are searched and read, since the detector's cost grows with the
         area it sees and reading every line of a page is most of the reader's time:
@@ -279,6 +281,8 @@ class DateReader:
             chosen = list(range(len(found)))
         if not chosen:
             return []
+        if near is not None:  # only their place is used: the labels are known, nothing needs reading
+            return [box_of(shown[i]) for i in chosen]
         crops = engine.get_crop_img_list(prepared, [detected[i] for i in chosen])
         if engine.use_cls:
             crops, _, _ = engine.text_cls(crops)
@@ -384,7 +388,8 @@ def handwriting_installed() -> bool:
 
 # Bump when the reader could read a page differently (it keys the cached readings): 2 reads only the
 # signature block's lines when looking for "Date:" labels the words do not give; 3 searches only
-# the band of rows around the labels (or the block) for lines.
+# the band of rows around the labels (or the block) for lines, and keeps every line level with a
+# label (2 dropped those the recogniser scored low, often the pen-written date itself).
 READER_VERSION = 3
 
 

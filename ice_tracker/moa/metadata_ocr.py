@@ -7,7 +7,9 @@ of the agreement's body, before its appendices. Reading a whole 14-page scan to 
 runs over) and, only when the first page does not hold the whole parties clause, the second, at
 full resolution, and finds the signature page with a coarse reading of the
 left half of the other pages (`LOCATE_DPI`; about a third of the work of a full reading), from
-the pages where the block usually is outwards. Every reading is cached (ocr_cache), so the full-text pass reuses them.
+the pages where the block usually is outwards; of the signature page only the part from the
+block's opening line down is read in full. Every reading is cached (ocr_cache), so the
+full-text pass reuses the whole pages.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ LOCATE_LEFT_SHARE = 0.5
 # Where the signature block usually is: the end of the body, about two thirds into the file
 # (the appendices follow). Only the search order depends on it; every page is tried if needed.
 TYPICAL_SHARE = 0.65
+# Points above the anchor's line (as the coarse reading places it) where the full reading of the
+# signature page starts: the page's upper part, body text, is left to the full pass.
+ANCHOR_MARGIN = 24.0
 
 
 def deferred(content: PdfContent) -> list[int]:
@@ -42,11 +47,12 @@ def search_order(candidates: list[int], pages: int) -> list[int]:
     return sorted(candidates, key=lambda i: (abs(i - typical), -i))
 
 
-def locate_signature(path: Path, content: PdfContent, ocr: Ocr, candidates: list[int]) -> int | None:
-    """Index of the deferred page holding the signature anchor, read coarsely, a core's worth of
-    pages at a time; None when no page shows it. The left part of each page is read first (the
-    anchor opens a paragraph at the margin; about half the work of the whole page), then, when no
-    page showed it there, the whole pages."""
+def locate_signature(path: Path, content: PdfContent, ocr: Ocr, candidates: list[int]) -> tuple[int, float] | None:
+    """(index, top in points of the anchor's line) of the deferred page holding the signature
+    anchor, read coarsely, a core's worth of pages at a time; None when no page shows it. The
+    left part of each page is read first (the anchor opens a paragraph at the margin; about half
+    the work of the whole page), then, when no page showed it there, the whole pages. The top is
+    0 when the coarse words do not place "signing"."""
     anchor = rx(patterns()["signature"]["anchor"])
     order = search_order(candidates, len(content.pages))
     for share in (LOCATE_LEFT_SHARE, None):
@@ -61,7 +67,7 @@ def locate_signature(path: Path, content: PdfContent, ocr: Ocr, candidates: list
             for index in batch:
                 words = read.get(index + 1)
                 if words and anchor.search(squeeze(ocr_page_text(words))):
-                    return index
+                    return index, next((w.top for w in words if w.text.lower() == "signing"), 0.0)
     return None
 
 
@@ -86,8 +92,11 @@ def ocr_for_metadata(path: Path, content: PdfContent, ocr: Ocr) -> None:
                 ocr_pages(path, content, [index], ocr)
                 if signature_page(content) is not None:
                     break
-        else:
-            ocr_pages(path, content, [found], ocr)
+        else:  # the anchor's line and everything below it: the block (the full pass reads the rest)
+            index, anchor_top = found
+            top = max(0.0, anchor_top - ANCHOR_MARGIN)
+            ocr_pages(path, content, [index], ocr, None if top == 0.0 else (0.0, top, content.pages[index].width,
+                                                                             content.pages[index].height))
     block = signature_page(content)  # the block may run onto the next page, which may be a scan (deferred)
     if block is not None and content.pages[block.number - 1].source == "deferred":
         ocr_pages(path, content, [block.number - 1], ocr)

@@ -328,11 +328,12 @@ def ocr_page_words(path: Path, sha256: str, numbers: list[int], ocr: Ocr, dpi: i
     return found
 
 
-def ocr_pages(path: Path, content: PdfContent, indexes: list[int], ocr: Ocr) -> None:
-    """OCR the pages at `indexes` in place (a page that cannot be read is marked ocr_failed)."""
+def ocr_pages(path: Path, content: PdfContent, indexes: list[int], ocr: Ocr, box: Box = None) -> None:
+    """OCR the pages at `indexes` in place (a page that cannot be read is marked ocr_failed).
+    `box`: read only that part of each page, which then stands for the page's words and text."""
     started = time.perf_counter()
     read = ocr_page_words(path, content.sha256, [i + 1 for i in indexes], ocr, forms=bool(content.form_fields),
-                          tally=content.seconds)
+                          tally=content.seconds, box=box)
     for index in indexes:
         page, words = content.pages[index], read.get(index + 1)
         if words is None:
