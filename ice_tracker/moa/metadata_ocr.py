@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ice_tracker.moa.fields import extract_fields, patterns, rx, signature_page, squeeze
+from ice_tracker.moa.fields import model_from_text, patterns, rx, signature_page, squeeze
 from ice_tracker.moa.ocr import Ocr
 from ice_tracker.moa.pdftext import PdfContent, ocr_page_words, ocr_pages
 from ice_tracker.moa.words import ocr_page_text
@@ -72,10 +72,12 @@ def locate_signature(path: Path, content: PdfContent, ocr: Ocr, candidates: list
 
 
 def parties_read(content: PdfContent) -> bool:
-    """Whether the pages read so far give the model and the agency from the parties clause (its
-    patterns need the clause's end, so a clause cut off at the page's foot does not match)."""
-    fields = extract_fields(content, [])
-    return fields["model_source"] == "text" and fields["lea_name_source"].startswith("parties_")
+    """Whether the pages read so far hold the model and the whole parties clause (its patterns
+    need the clause's end, so a clause cut off at the page's foot does not match; a clause whose
+    name OCR garbled does, and the second page would not mend it)."""
+    opening = squeeze(" ".join(page.text for page in content.pages[:FIRST_PAGES]))
+    clauses = [rule for rule in patterns()["lea_name"]["parties"] if rule["name"] != "appendix_clause"]
+    return bool(model_from_text(content.text)) and any(rx(rule["pattern"]).search(opening) for rule in clauses)
 
 
 def ocr_for_metadata(path: Path, content: PdfContent, ocr: Ocr) -> None:
