@@ -62,6 +62,7 @@ def scans(work: Path, pdfs: list[Path]) -> dict[str, object]:
             # today's code has no cache: every page with OCR text was read by Tesseract in this pass
             row[f"{phase}_ocr_pages"] = stats["tesseract_pages"] if "tesseract_pages" in STATS else stats["ocr_pages"]
             row[f"{phase}_coarse_pages"] = stats.get("tesseract_coarse_pages", 0.0)
+            row[f"{phase}_strip_pages"] = stats.get("tesseract_strip_pages", 0.0)
             row[f"{phase}_handwriting_seconds"] = stats["handwriting_seconds"]
             row[f"{phase}_fields"] = {k: fields.get(k, "") for k in ("model", "lea_name", "lea_signed", "ice_signed")}
         out.append(row)

@@ -89,7 +89,7 @@ def test_metadata_pass_reads_few_pages_and_the_full_pass_reuses_them(tmp_path: P
 
     row, stats = read("metadata")
     assert row["ocr"] == "pending" and row["ocr_pages"] == 2  # page 1 (the whole parties clause) and the signature block
-    assert stats["tesseract_pages"] == 2 and 1 <= stats["tesseract_coarse_pages"] <= 2
+    assert stats["tesseract_pages"] == 1 and stats["tesseract_strip_pages"] == 1 and 1 <= stats["tesseract_coarse_pages"] <= 2
     assert row["lea_name"] == "Example County Sheriff's Office"
     assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")
     row, stats = read("full")
@@ -112,7 +112,7 @@ def test_part_of_a_page_is_read_in_place_and_cached_apart_from_the_page(tmp_path
     sha, page, strip = "e" * 64, 6, (0.0, 40.0, 612.0, 116.0)  # page 6: the anchor line and the "For the LEA" / "Date" lines
     tally: dict[str, float] = {}
     words = ocr_page_words(pdf, sha, [page], ocr, tally=tally, box=strip)[page]
-    assert words and tally == {"tesseract_pages": 1}
+    assert words and tally == {"tesseract_strip_pages": 1}
     assert load_words(ocr.cache_dir, sha, page, ocr.dpi, ocr.engine) is None  # the page itself is not poisoned
     assert load_words(ocr.cache_dir, sha, page, ocr.dpi, ocr.engine, strip) == words
     whole = ocr_page_words(pdf, sha, [page], ocr)[page]
@@ -134,7 +134,7 @@ def test_the_signature_block_of_a_scan_with_a_text_layer_is_re_read_as_a_strip(t
     stats = dict.fromkeys(STATS, 0.0)
     row = process(tmp_path, tmp_path / "out", ArchivedPdf("f" * 64, [pdf.relative_to(tmp_path).as_posix()]), ocr, None,
                   stats, phase="metadata")
-    assert row["text_layer"] == "true" and stats["tesseract_pages"] == 1
+    assert row["text_layer"] == "true" and stats["tesseract_strip_pages"] == 1 and stats["tesseract_pages"] == 0
     cached = sorted(p.name for p in (tmp_path / "cache").rglob("*.json"))
     assert len(cached) == 1 and "dpi_x" in cached[0]  # a strip of the signature page, not the page
     assert (row["model"], row["ice_signed"]) == ("JEM", "2020-06-08")
@@ -170,7 +170,7 @@ def test_a_parties_clause_cut_at_the_page_foot_reads_the_second_page(tmp_path: P
     stats = dict.fromkeys(STATS, 0.0)
     row = process(tmp_path, tmp_path / "out", ArchivedPdf("e" * 64, ["agreements/run/TX/Example/scan.pdf"]), ocr, None, stats,
                   phase="metadata")  # fmt: skip
-    assert row["ocr_pages"] == 3 and stats["tesseract_pages"] == 3  # pages 1-2 and the signature page
+    assert row["ocr_pages"] == 3 and stats["tesseract_pages"] == 2  # pages 1-2 (and the signature block)
     assert (row["lea_name"], row["lea_name_source"]) == ("Example County Sheriff's Office", "parties_clause")
     assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")
 

@@ -275,8 +275,8 @@ def ocr_page_words(path: Path, sha256: str, numbers: list[int], ocr: Ocr, dpi: i
     cache when read before, else rendered here (pdfium is not thread-safe: one page at a time)
     and read by Tesseract processes running side by side, one per core. None for a page that
     could not be read (logged). `forms`: draw filled form values, as a viewer shows them.
-    `tally` counts the pages Tesseract read ("tesseract_pages", or "tesseract_coarse_pages"
-    below the OCR's dpi), for the bench. `box`: read only that part of each page ((x0, top, x1,
+    `tally` counts the pages Tesseract read ("tesseract_pages"; "tesseract_strip_pages" for a
+    part of a page, "tesseract_coarse_pages" below the OCR's dpi), for the bench. `box`: read only that part of each page ((x0, top, x1,
     bottom) in points; cached apart from whole pages), its words still placed on the page."""
     dpi = dpi or ocr.dpi
     found: dict[int, list[Word] | None] = {}
@@ -321,7 +321,7 @@ def ocr_page_words(path: Path, sha256: str, numbers: list[int], ocr: Ocr, dpi: i
                 save_words(ocr.cache_dir, sha256, number, dpi, ocr.engine, words, box)
                 found[number] = words
                 if tally is not None:
-                    key = "tesseract_pages" if dpi >= ocr.dpi else "tesseract_coarse_pages"
+                    key = "tesseract_coarse_pages" if dpi < ocr.dpi else "tesseract_strip_pages" if box else "tesseract_pages"
                     tally[key] = tally.get(key, 0.0) + 1
     finally:
         document.close()

@@ -144,6 +144,7 @@ def process(
     stats["ocr_seconds"] += content.seconds["ocr"]
     stats["tesseract_pages"] += content.seconds.get("tesseract_pages", 0.0)
     stats["tesseract_coarse_pages"] += content.seconds.get("tesseract_coarse_pages", 0.0)
+    stats["tesseract_strip_pages"] += content.seconds.get("tesseract_strip_pages", 0.0)
     text = content.text
     atomic_write_text(out_dir / TEXT_DIR / f"{item.sha256}.txt", text)
     row.update(
@@ -341,7 +342,7 @@ def read_one(settings: Settings, job: Job, tools: tuple[Ocr | None, Reader]) -> 
     return row, stats
 
 
-STATS = ["text_pages", "text_seconds", "ocr_pages", "ocr_seconds", "tesseract_pages", "tesseract_coarse_pages",
+STATS = ["text_pages", "text_seconds", "ocr_pages", "ocr_seconds", "tesseract_pages", "tesseract_coarse_pages", "tesseract_strip_pages",
          "handwriting_pdfs", "handwriting_seconds"]
 
 
@@ -500,6 +501,7 @@ def run_moa_with_cache(
         "read_ocr_seconds": round(stats["ocr_seconds"], 2),
         "read_tesseract_pages": int(stats["tesseract_pages"]),  # pages Tesseract read (the rest came from the cache)
         "read_tesseract_coarse_pages": int(stats["tesseract_coarse_pages"]),
+        "read_tesseract_strip_pages": int(stats["tesseract_strip_pages"]),  # parts of pages (signature blocks)
         "read_tesseract_by_phase": {phase: int(n) for phase, n in sorted(tesseract_by_phase.items())},  # coarse readings locating signatures
         "ocr_unavailable": sum(1 for r in rows if r.get("ocr") == "unavailable"),
         "handwriting": handwriting_version() if reader_wanted else "unavailable",
