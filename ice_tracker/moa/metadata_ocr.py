@@ -99,6 +99,8 @@ def ocr_for_metadata(path: Path, content: PdfContent, ocr: Ocr) -> None:
             top = max(0.0, anchor_top - ANCHOR_MARGIN)
             ocr_pages(path, content, [index], ocr, None if top == 0.0 else (0.0, top, content.pages[index].width,
                                                                              content.pages[index].height))
+            if top and signature_page(content) is None:  # the part missed the line after all: the whole page
+                ocr_pages(path, content, [index], ocr)
     block = signature_page(content)  # the block may run onto the next page, which may be a scan (deferred)
     if block is not None and content.pages[block.number - 1].source == "deferred":
         ocr_pages(path, content, [block.number - 1], ocr)
