@@ -111,8 +111,7 @@ def speed_beside_today(args: argparse.Namespace, pdfs: list[Path], labels: list[
     for name, result in results.items():
         for row in result["scans"]:
             meta, full = row["metadata_seconds"], row["full_seconds"]
-            pages = (row["metadata_ocr_pages"], row["full_ocr_pages"], row["metadata_coarse_pages"],
-                     row.get("metadata_strip_pages", 0.0) + row.get("full_strip_pages", 0.0))
+            pages = (row["metadata_ocr_pages"], row["full_ocr_pages"], row["metadata_coarse_pages"], strips(row))
             totals.setdefault(name, []).extend([meta])
             print(f"    {name:<18} {row['file'][:40]:<40} metadata {meta:6.1f} s (handwriting {row['metadata_handwriting_seconds']:5.1f} s)"
                   f"  full {full:6.1f} s   OCR pages {pages[0]:.0f} + {pages[1]:.0f} (+{pages[3]:.0f} strip, +{pages[2]:.0f} coarse)"
@@ -120,7 +119,7 @@ def speed_beside_today(args: argparse.Namespace, pdfs: list[Path], labels: list[
         rows = result["scans"]
         full_pages = sum(r["metadata_ocr_pages"] + r["full_ocr_pages"] for r in rows)
         print(f"    {name:<18} mean metadata {sum(totals[name]) / len(totals[name]):6.1f} s; OCR pages metadata + full text: "
-              f"{full_pages:.0f} (+{sum(r.get('metadata_strip_pages', 0.0) + r.get('full_strip_pages', 0.0) for r in rows):.0f} strips, "
+              f"{full_pages:.0f} (+{sum(map(strips, rows)):.0f} strips, "
               f"+{sum(r['metadata_coarse_pages'] for r in rows):.0f} coarse)")
     if len(results) == 2:
         ours, today = (r["scans"] for r in results.values())
@@ -131,6 +130,11 @@ def speed_beside_today(args: argparse.Namespace, pdfs: list[Path], labels: list[
         print(f"    OCR pages, metadata + full text: ours {reused:.0f} vs today {pages_today:.0f}; pages needing OCR "
               f"{once:.0f} (no whole page read twice: {verdict(reused <= once)});"
               f" fields of the scans identical to today's: {same}")
+
+
+def strips(row: dict) -> float:
+    """Signature-block strips Tesseract read for one scan, both passes (0 for code that reads none)."""
+    return row.get("metadata_strip_pages", 0.0) + row.get("full_strip_pages", 0.0)
 
 
 def dates(row: dict) -> tuple[str, str]:

@@ -253,7 +253,8 @@ class DateReader:
         the labels are looked for); neither: every line of the whole page. RapidOCR's own steps
         are run one by one, at the scale a full call uses, so the lines kept are found and read
         as a full call would find them (the detector pools over what it sees, so a band can
-        shift a box by a pixel or two: the fixtures' readings are unchanged, see bench_moa).
+        shift a box by a pixel or two and a score a little: the fixtures' dates are unchanged,
+        see bench_moa).
         """
         engine = self.engine
         array = np.array(image.convert("RGB"))

@@ -276,8 +276,9 @@ def ocr_page_words(path: Path, sha256: str, numbers: list[int], ocr: Ocr, dpi: i
     and read by Tesseract processes running side by side, one per core. None for a page that
     could not be read (logged). `forms`: draw filled form values, as a viewer shows them.
     `tally` counts the pages Tesseract read ("tesseract_pages"; "tesseract_strip_pages" for a
-    part of a page, "tesseract_coarse_pages" below the OCR's dpi), for the bench. `box`: read only that part of each page ((x0, top, x1,
-    bottom) in points; cached apart from whole pages), its words still placed on the page."""
+    part of a page, "tesseract_coarse_pages" below the OCR's dpi), for the bench. `box`: read
+    only that part of each page ((x0, top, x1, bottom) in points; cached apart from whole
+    pages), its words still placed on the page."""
     dpi = dpi or ocr.dpi
     found: dict[int, list[Word] | None] = {}
     for number in numbers:
