@@ -89,13 +89,14 @@ def test_metadata_pass_reads_few_pages_and_the_full_pass_reuses_them(tmp_path: P
 
     row, stats = read("metadata")
     assert row["ocr"] == "pending" and row["ocr_pages"] == 2  # page 1 (the whole parties clause) and the signature block
-    assert stats["tesseract_pages"] == 1 and stats["tesseract_strip_pages"] == 1 and 1 <= stats["tesseract_coarse_pages"] <= 2
+    # parts only: page 1's upper half (it holds the clause) and the block
+    assert stats["tesseract_pages"] == 0 and stats["tesseract_strip_pages"] == 2 and 1 <= stats["tesseract_coarse_pages"] <= 2
     assert row["lea_name"] == "Example County Sheriff's Office"
     assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")
     row, stats = read("full")
     assert row["ocr"] == "used" and row["ocr_pages"] == 8
-    # page 1 reused; the signature page was read from its block down only, so it is read whole now
-    assert stats["tesseract_pages"] == 7 and stats["tesseract_coarse_pages"] == 0
+    # pages 1 and 6 were read in part (upper half, block down), so every page is read whole now, once
+    assert stats["tesseract_pages"] == 8 and stats["tesseract_coarse_pages"] == 0
     text = (tmp_path / "out" / "data" / "moa_text" / f"{'c' * 64}.txt").read_text(encoding="utf-8")
     again, stats = read("full")
     assert stats["tesseract_pages"] == 0 and again == row  # a later run: everything from the cache
@@ -172,6 +173,24 @@ def test_a_parties_clause_cut_at_the_page_foot_reads_the_second_page(tmp_path: P
                   phase="metadata")  # fmt: skip
     assert row["ocr_pages"] == 3 and stats["tesseract_pages"] == 2  # pages 1-2 (and the signature block)
     assert (row["lea_name"], row["lea_name_source"]) == ("Example County Sheriff's Office", "parties_clause")
+    assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")
+
+
+def test_a_parties_clause_low_on_the_first_page_reads_the_whole_page(tmp_path: Path) -> None:
+    """The upper half of page 1 (read first) misses a clause printed below it: page 1 is read whole."""
+    ocr = find_tesseract()
+    if ocr is None:
+        pytest.skip("tesseract-ocr not installed (CI installs it)")
+    ocr = replace(ocr, cache_dir=tmp_path / "cache")
+    pages = [[*PAGES[0][:2], *[""] * 18, *PAGES[0][2:]], *PAGES[1:]]  # the clause starts 2/3 down the page
+    pdf = tmp_path / "agreements" / "run" / "TX" / "Example" / "scan.pdf"
+    pdf.parent.mkdir(parents=True)
+    pdf.write_bytes(scanned_moa(pages))
+    stats = dict.fromkeys(STATS, 0.0)
+    row = process(tmp_path, tmp_path / "out", ArchivedPdf("9" * 64, ["agreements/run/TX/Example/scan.pdf"]), ocr, None, stats,
+                  phase="metadata")  # fmt: skip
+    assert stats["tesseract_pages"] == 1 and stats["tesseract_strip_pages"] == 2  # page 1: its upper half, then whole
+    assert (row["model"], row["lea_name"], row["lea_name_source"]) == ("TFM", "Example County Sheriff's Office", "parties_clause")
     assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")
 
 
