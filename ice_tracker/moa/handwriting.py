@@ -267,7 +267,8 @@ class DateReader:
         `near`: the lines level with these boxes (the "Date:" labels), found in a band of
         `BAND_MARGIN` pixels above and below them;
         `within`: else the lines reaching into this band of rows (the signature block, where
-        the labels are looked for); neither: every line of the whole page. RapidOCR's own steps
+        the labels are looked for; of each line only its opening is read, `LABEL_READ_HEIGHTS`);
+        neither: every line of the whole page. RapidOCR's own steps
         are run one by one, at the scale a full call uses, so the lines kept are found and read
         as a full call would find them (the detector pools over what it sees, so a band can
         shift a box by a pixel or two and a score a little: the fixtures' dates are unchanged,
@@ -301,7 +302,9 @@ class DateReader:
             return []
         if near is not None:  # only their place is used: the labels are known, nothing needs reading
             return [box_of(shown[i]) for i in chosen]
-        crops = engine.get_crop_img_list(prepared, [detected[i] for i in chosen])
+        # only a line's opening is read: what is looked for is a "Date:" label starting it (the
+        # recogniser's time grows with the width it reads)
+        crops = [crop[:, : LABEL_READ_HEIGHTS * crop.shape[0]] for crop in engine.get_crop_img_list(prepared, [detected[i] for i in chosen])]
         if engine.use_cls:
             crops, _, _ = engine.text_cls(crops)
         read, _ = engine.text_rec(crops, False)
@@ -407,8 +410,9 @@ def handwriting_installed() -> bool:
 # Bump when the reader could read a page differently (it keys the cached readings): 2 reads only the
 # signature block's lines when looking for "Date:" labels the words do not give; 3 searches only
 # the band of rows around the labels (or the block) for lines, and keeps every line level with a
-# label (2 dropped those the recogniser scored low, often the pen-written date itself).
-READER_VERSION = 3
+# label (2 dropped those the recogniser scored low, often the pen-written date itself); 4 reads only
+# the opening of each line when looking for labels (`LABEL_READ_HEIGHTS`).
+READER_VERSION = 4
 
 
 def handwriting_version() -> str:
@@ -435,6 +439,9 @@ def date_labels(page_words: list[Word], detected: list[Box], scale: float) -> li
     return from_words or [b for b in detected if DATE_LABEL.match(b.text)]
 
 
+# How much of a detected line is read when looking for "Date:" labels: its first this-many line
+# heights ("Date:" is about three).
+LABEL_READ_HEIGHTS = 6
 # Page pixels (200 dpi) above and below the signature block's words where "Date:" labels are sought.
 BLOCK_MARGIN = 100
 # Page pixels (200 dpi) above and below the "Date:" labels searched for their lines: the detector
