@@ -114,3 +114,12 @@ def test_in_process_timeout_raises_ocr_error_and_the_handle_reads_on() -> None:
         replace(ocr, timeout=0.001).words(whole, scale)
     strip, scale = scan_pages()[2]
     assert ocr.words(strip, scale) == replace(ocr, in_process=False).words(strip, scale)
+
+
+def test_an_empty_image_raises_ocr_error_either_way() -> None:
+    ocr = find_tesseract()
+    if ocr is None:
+        pytest.skip("tesseract-ocr not installed (CI installs it)")
+    for reader in (ocr, replace(ocr, in_process=False)):
+        with pytest.raises(OcrError, match="empty image"):
+            reader.words(Image.new("L", (0, 40), 255), 1.0)

@@ -68,6 +68,8 @@ class Ocr:
     def words(self, image: Image.Image, scale: float, left: float = 0.0, top: float = 0.0) -> list[Word]:
         """OCR one page image into words placed in PDF points (`scale` = pixels per point; `left`,
         `top`: where the image starts on the page, in points, when it is a part of it)."""
+        if not image.width or not image.height:  # a box outside the page: nothing Tesseract can read
+            raise OcrError(f"empty image ({image.width}x{image.height})")
         image = image if image.mode in ("L", "RGB") else image.convert("RGB")
         data = self.read_in_process(image) if self.in_process else None
         if data is None:

@@ -116,8 +116,8 @@ class Engine:
     def tsv(self, image: Image.Image, timeout: float) -> str:
         """The program's TSV output (header included) for a greyscale or RGB `image`, giving up
         after `timeout` seconds of recognition (the layout analysis before it is not bounded)."""
-        if image.mode not in ("L", "RGB"):
-            raise TessApiError(f"image mode {image.mode} (L or RGB expected)")
+        if image.mode not in ("L", "RGB") or not image.width or not image.height:
+            raise TessApiError(f"image {image.mode} {image.width}x{image.height} (a non-empty L or RGB image expected)")
         depth = 1 if image.mode == "L" else 3
         pixels = image.tobytes()
         lib, handle = self.lib, self.handle
@@ -146,6 +146,7 @@ class Engine:
 _idle: dict[str, list[Engine]] = {}
 _idle_pid = os.getpid()
 _idle_lock = threading.Lock()
+_create_lock = threading.Lock()
 
 
 @contextmanager
@@ -163,7 +164,8 @@ def engine(lang: str) -> Iterator[Engine]:
         free = _idle.setdefault(lang, [])
         taken = free.pop() if free else None
     if taken is None:
-        taken = Engine(lib, lang)
+        with _create_lock:  # loading a model sets Tesseract's process-wide parameters: one at a time
+            taken = Engine(lib, lang)
     try:
         yield taken
     finally:
