@@ -4,6 +4,11 @@ Tesseract is an optional system program (Debian `tesseract-ocr`). When it is mis
 on and the metadata says `ocr = unavailable`, so an archive without it still gets text-layer
 PDFs done and can be re-run later. The binary can be chosen with `$ICE_TRACKER_TESSERACT` (or a
 parameter), which is also how the tests exercise the missing-binary path for real.
+
+When the binary is the system's and its library (`libtesseract.so.5`) has the same version, pages
+are read in this process through the library (`tess_api`): the same engine and settings give the
+same TSV without ~0.14 s of program start and model load per page. Anything else (a chosen
+binary, no library, another version, a library that fails to start) runs the program as before.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 import pytesseract
 from PIL import Image
 
+from ice_tracker.moa import tess_api
 from ice_tracker.moa.words import Word
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,9 @@ class Ocr:
     # Tesseract processes one PDF's pages are read by side by side (each single-threaded): all the
     # cores for one PDF at a time, the worker's share of them in the worker pool (pool.py).
     threads: int = field(default_factory=cores)
+    # Read through the library in this process (`tess_api`) instead of one program run per page;
+    # set by `find_tesseract` only when that gives the program's exact output.
+    in_process: bool = False
 
     @property
     def engine(self) -> str:
@@ -59,19 +68,12 @@ class Ocr:
     def words(self, image: Image.Image, scale: float, left: float = 0.0, top: float = 0.0) -> list[Word]:
         """OCR one page image into words placed in PDF points (`scale` = pixels per point; `left`,
         `top`: where the image starts on the page, in points, when it is a part of it)."""
-        pytesseract.pytesseract.tesseract_cmd = self.command
-        # Handed over as an uncompressed PGM/PPM file: pytesseract would write a PNG, whose
-        # compression costs ~0.1 s a page; Tesseract reads the same pixels either way.
+        if not image.width or not image.height:  # a box outside the page: nothing Tesseract can read
+            raise OcrError(f"empty image ({image.width}x{image.height})")
         image = image if image.mode in ("L", "RGB") else image.convert("RGB")
-        try:
-            with tempfile.TemporaryDirectory(prefix="ice_tracker_ocr_") as folder:
-                source = Path(folder) / ("page.pgm" if image.mode == "L" else "page.ppm")
-                image.save(source)
-                data = pytesseract.image_to_data(
-                    str(source), lang=self.lang, config="--psm 3", output_type=pytesseract.Output.DICT, timeout=self.timeout
-                )
-        except (pytesseract.TesseractError, RuntimeError, OSError) as exc:
-            raise OcrError(str(exc)) from exc
+        data = self.read_in_process(image) if self.in_process else None
+        if data is None:
+            data = self.read_with_program(image)
         words: list[Word] = []
         for i, text in enumerate(data["text"]):
             text = (text or "").strip()
@@ -90,6 +92,52 @@ class Ocr:
             )
         return words
 
+    def read_with_program(self, image: Image.Image) -> dict[str, list]:
+        """The `tesseract` program's TSV for `image`, as pytesseract's columns."""
+        pytesseract.pytesseract.tesseract_cmd = self.command
+        # Handed over as an uncompressed PGM/PPM file: pytesseract would write a PNG, whose
+        # compression costs ~0.1 s a page; Tesseract reads the same pixels either way.
+        try:
+            with tempfile.TemporaryDirectory(prefix="ice_tracker_ocr_") as folder:
+                source = Path(folder) / ("page.pgm" if image.mode == "L" else "page.ppm")
+                image.save(source)
+                return pytesseract.image_to_data(
+                    str(source), lang=self.lang, config="--psm 3", output_type=pytesseract.Output.DICT, timeout=self.timeout
+                )
+        except (pytesseract.TesseractError, RuntimeError, OSError) as exc:
+            raise OcrError(str(exc)) from exc
+
+    def read_in_process(self, image: Image.Image) -> dict[str, list] | None:
+        """The library's TSV for `image`, parsed as pytesseract parses the program's (so both
+        give the same columns); None when the library cannot start in this process (the program
+        reads the page instead, and every later one)."""
+        global _library_failed
+        if _library_failed:
+            return None
+        try:
+            tsv = tess_api.read_tsv(image, self.lang, self.timeout)
+        except tess_api.TessInitError as exc:
+            _library_failed = True
+            log.warning("%s did not start (%s): pages are read by %s", tess_api.LIBRARY, exc, self.command)
+            return None
+        except tess_api.TessApiError as exc:
+            raise OcrError(str(exc)) from exc
+        return pytesseract.pytesseract.file_to_dict(tsv, "\t", -1)
+
+
+_library_failed = False  # the library failed to start in this process: the program reads pages
+_engine_logged: set[tuple[str, bool]] = set()
+
+
+def library_matches(command: str, version: str) -> bool:
+    """Whether `command` is the system's `tesseract` and the loadable library is the same
+    version, so reading in process gives the program's output. A binary chosen elsewhere
+    (`$ICE_TRACKER_TESSERACT`, e.g. a test's broken one) is always run as a program."""
+    system = shutil.which("tesseract")
+    if system is None or os.path.realpath(command) != os.path.realpath(system):
+        return False
+    return tess_api.library_version() == version
+
 
 def find_tesseract(command: str | None = None, dpi: int = DEFAULT_DPI) -> Ocr | None:
     """The usable Tesseract (parameter, then $ICE_TRACKER_TESSERACT, then PATH), or None."""
@@ -104,4 +152,9 @@ def find_tesseract(command: str | None = None, dpi: int = DEFAULT_DPI) -> Ocr | 
     except (pytesseract.TesseractNotFoundError, pytesseract.TesseractError, OSError) as exc:
         log.warning("tesseract at %s does not run (%s): ocr = unavailable", resolved, exc)
         return None
-    return Ocr(command=resolved, version=version, dpi=dpi)
+    in_process = library_matches(resolved, version)
+    if (resolved, in_process) not in _engine_logged:
+        _engine_logged.add((resolved, in_process))
+        log.debug("tesseract %s: pages read %s", version,
+                  f"in process by {tess_api.LIBRARY}" if in_process else f"by running {resolved}")
+    return Ocr(command=resolved, version=version, dpi=dpi, in_process=in_process)
