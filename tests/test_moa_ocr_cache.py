@@ -157,20 +157,25 @@ def test_workers_share_the_cores_for_tesseract(tmp_path: Path) -> None:
     assert "OMP_THREAD_LIMIT" in os.environ  # set (to 1 unless given) on import: Tesseract single-threaded
 
 
-def test_a_parties_clause_cut_at_the_page_foot_reads_the_second_page(tmp_path: Path) -> None:
-    """The clause runs onto page 2: page 1 alone gives no agency, so the metadata pass reads page 2."""
+def metadata_of_scan(tmp_path: Path, pages: list[list[str]]) -> tuple[dict, dict]:
+    """The metadata pass over a scan drawn from `pages`: its row and its Tesseract tallies."""
     ocr = find_tesseract()
     if ocr is None:
         pytest.skip("tesseract-ocr not installed (CI installs it)")
-    ocr = replace(ocr, cache_dir=tmp_path / "cache")
-    pages = [PAGES[0][:4] + ["Security (DHS), and the Example County"], ["Sheriff's Office (ECSO), pursuant to which ICE", *FILLER],
-             *PAGES[2:]]  # fmt: skip
     pdf = tmp_path / "agreements" / "run" / "TX" / "Example" / "scan.pdf"
     pdf.parent.mkdir(parents=True)
     pdf.write_bytes(scanned_moa(pages))
     stats = dict.fromkeys(STATS, 0.0)
-    row = process(tmp_path, tmp_path / "out", ArchivedPdf("e" * 64, ["agreements/run/TX/Example/scan.pdf"]), ocr, None, stats,
-                  phase="metadata")  # fmt: skip
+    row = process(tmp_path, tmp_path / "out", ArchivedPdf("e" * 64, ["agreements/run/TX/Example/scan.pdf"]),
+                  replace(ocr, cache_dir=tmp_path / "cache"), None, stats, phase="metadata")  # fmt: skip
+    return row, stats
+
+
+def test_a_parties_clause_cut_at_the_page_foot_reads_the_second_page(tmp_path: Path) -> None:
+    """The clause runs onto page 2: page 1 alone gives no agency, so the metadata pass reads page 2."""
+    pages = [PAGES[0][:4] + ["Security (DHS), and the Example County"], ["Sheriff's Office (ECSO), pursuant to which ICE", *FILLER],
+             *PAGES[2:]]  # fmt: skip
+    row, stats = metadata_of_scan(tmp_path, pages)
     assert row["ocr_pages"] == 3 and stats["tesseract_pages"] == 2  # pages 1-2 (and the signature block)
     assert (row["lea_name"], row["lea_name_source"]) == ("Example County Sheriff's Office", "parties_clause")
     assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")
@@ -178,17 +183,8 @@ def test_a_parties_clause_cut_at_the_page_foot_reads_the_second_page(tmp_path: P
 
 def test_a_parties_clause_low_on_the_first_page_reads_the_whole_page(tmp_path: Path) -> None:
     """The upper half of page 1 (read first) misses a clause printed below it: page 1 is read whole."""
-    ocr = find_tesseract()
-    if ocr is None:
-        pytest.skip("tesseract-ocr not installed (CI installs it)")
-    ocr = replace(ocr, cache_dir=tmp_path / "cache")
     pages = [[*PAGES[0][:2], *[""] * 18, *PAGES[0][2:]], *PAGES[1:]]  # the clause starts 2/3 down the page
-    pdf = tmp_path / "agreements" / "run" / "TX" / "Example" / "scan.pdf"
-    pdf.parent.mkdir(parents=True)
-    pdf.write_bytes(scanned_moa(pages))
-    stats = dict.fromkeys(STATS, 0.0)
-    row = process(tmp_path, tmp_path / "out", ArchivedPdf("9" * 64, ["agreements/run/TX/Example/scan.pdf"]), ocr, None, stats,
-                  phase="metadata")  # fmt: skip
+    row, stats = metadata_of_scan(tmp_path, pages)
     assert stats["tesseract_pages"] == 1 and stats["tesseract_strip_pages"] == 2  # page 1: its upper half, then whole
     assert (row["model"], row["lea_name"], row["lea_name_source"]) == ("TFM", "Example County Sheriff's Office", "parties_clause")
     assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")
