@@ -304,7 +304,8 @@ class DateReader:
             return [box_of(shown[i]) for i in chosen]
         # only a line's opening is read: what is looked for is a "Date:" label starting it (the
         # recogniser's time grows with the width it reads)
-        crops = [crop[:, : LABEL_READ_HEIGHTS * crop.shape[0]] for crop in engine.get_crop_img_list(prepared, [detected[i] for i in chosen])]
+        lines = engine.get_crop_img_list(prepared, [detected[i] for i in chosen])
+        crops = [line[:, : LABEL_READ_HEIGHTS * line.shape[0]] for line in lines]
         if engine.use_cls:
             crops, _, _ = engine.text_cls(crops)
         read, _ = engine.text_rec(crops, False)
