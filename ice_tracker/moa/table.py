@@ -456,6 +456,8 @@ def run_moa_with_cache(
     stop_at = started + budget_minutes * 60 if budget_minutes else None
     with Progress(len(first), "moa metadata") as bar:
         left = run_jobs(first, settings, finished, workers, stop_at)
+    # when every PDF's metadata was read (the full-text pass follows): the first run's figure that counts
+    metadata_seconds = None if left else round(time.monotonic() - started, 1)
     if not left and later:
         later.sort(key=lambda j: newest_first(j.item, roster_dates[j.sha256]), reverse=True)
         with Progress(len(later), "moa full text") as bar:
@@ -516,6 +518,7 @@ def run_moa_with_cache(
         "metadata_changed": changed,
         "headline": moa_headline(len(rows), len(archive), backlog),
         "seconds": round(time.monotonic() - started, 1),
+        "metadata_seconds": metadata_seconds,  # None: the budget ended before the metadata pass did
     }
     log.info("moa: %s", summary)
     return summary
