@@ -8,8 +8,10 @@ MOA work done and left, and the commit headline:
 
   1. the first run, with the MOA budget (`--moa-budget`, as the workflow runs it);
   2. the runs that complete the backlog (metadata of every PDF first, then full-text OCR), at most
-     `--max-runs`; what is left then is projected from the reader's measured rate (labelled
-     PROJECTED) and stood in for from rows already read, so that the next runs can be timed;
+     `--max-runs`. The time to every PDF's metadata is measured when a run gets through the
+     metadata pass (the reader reports when it ended: the full-text pass after it is not counted);
+     otherwise it is projected from the reader's measured rate (labelled PROJECTED). What is left
+     is stood in for from rows already read, so that the next runs can be timed;
   3. a no-change run of the whole daily job;
   4. a day with 20 changed agreements (amended with a new PDF, added, removed).
 
@@ -20,6 +22,8 @@ text-layer PDFs per second end to end, and seconds per scanned PDF for its metad
     python bench/bench_scale.py            # short: 40 agreements, quick PDFs only (minutes)
     CI=true python bench/bench_scale.py    # .ci/run: short, budget 0.5 min, one run, no reader figures (~2 min)
     python bench/bench_scale.py --full     # 2,400 agreements, budget 45 min per run (hours)
+    python bench/bench_scale.py --full --moa-budget 36 --max-runs 1 --no-reader-bench
+                                           # 2,400: the first run measured to every PDF's metadata (~40 min)
     python bench/bench_scale.py --full --moa-budget 3 --max-runs 1 --no-reader-bench
                                            # 2,400: non-MOA steps measured, the reader's backlog projected
 
@@ -158,13 +162,14 @@ def ddp_release(site: DdpSite) -> None:
     site.add_processed("Detention stints", "detention-stints-latest.parquet", stints_parquet())
 
 
-def fill_moa_backlog(data_dir: Path, replica: Replica) -> int:
+def fill_moa_backlog(data_dir: Path, replica: Replica) -> tuple[int, int] | None:
     """Stand in for the agreement reader's unfinished backlog so the daily runs after it can be timed.
 
     Every archived PDF not yet in data/moa_metadata.csv gets the row and text of a PDF already read
     from the same fixture (replica PDFs differ from their fixture only after its end), and rows
     still waiting for full-text OCR are marked done. Used only when the real backlog cannot finish
-    within the bench's runs; the bench says so. Returns the rows filled in."""
+    within the bench's runs; the bench says so. Returns (rows filled in, rows whose full text is
+    marked done), or None when no PDF was read yet to stand in."""
     from ice_tracker.fileio import read_dict_csv, write_dict_csv
     from ice_tracker.moa.table import COLUMNS, METADATA, TEXT_DIR, scan_archive
 
@@ -175,7 +180,7 @@ def fill_moa_backlog(data_dir: Path, replica: Replica) -> int:
         if row.get("status") == "ok":
             donors.setdefault(replica.pdfs.get(row["paths"].split(";")[0].rsplit("/", 1)[-1]), row)
     if not donors:
-        return 0  # nothing read yet to stand in: the runs below continue the real backlog
+        return None  # nothing read yet to stand in: the runs below continue the real backlog
     fallback = next(iter(donors.values()))
     filled = 0
     for sha, item in scan_archive(data_dir).items():
@@ -185,11 +190,13 @@ def fill_moa_backlog(data_dir: Path, replica: Replica) -> int:
         rows[sha] = {**donor, "sha256": sha}
         (data_dir / TEXT_DIR / f"{sha}.txt").write_bytes((data_dir / TEXT_DIR / f"{donor['sha256']}.txt").read_bytes())
         filled += 1
+    marked = 0
     for row in rows.values():
         if row.get("ocr") == "pending":
             row["ocr"] = "used"
+            marked += 1
     write_dict_csv(meta, COLUMNS, [rows[sha] for sha in sorted(rows)])
-    return filled
+    return filled, marked
 
 
 def backlog_runs(args: argparse.Namespace, run: Any, first: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
@@ -282,10 +289,13 @@ def end_to_end(args: argparse.Namespace, work: Path) -> dict[str, float]:
         runs, complete = backlog_runs(args, run, first)
         figures = first_run_figures(args, runs, complete)
         if not complete:
-            filled = fill_moa_backlog(data_dir, replica)
-            print(f"the bench filled in the reader's backlog ({filled:,} PDFs) from rows already read, "
-                  f"so the daily runs below can be timed as they will run once it is done" if filled else
-                  "no PDF read yet to stand in for the backlog: the runs below continue it (their reader time is budgeted)")
+            stood_in = fill_moa_backlog(data_dir, replica)
+            if stood_in is None:
+                print("no PDF read yet to stand in for the backlog: the runs below continue it (their reader time is budgeted)")
+            else:
+                print(f"the bench stood in for the reader's backlog ({stood_in[0]:,} PDFs' metadata from rows already read, "
+                      f"{stood_in[1]:,} scans' full text marked done), so the daily runs below can be timed as they "
+                      "will run once it is done")
         quiet = run()
         print(f"\n{describe('no-change run', quiet, TARGETS['no_change'])}  load {os.getloadavg()[0]:.2f}")
         print_steps(quiet)
