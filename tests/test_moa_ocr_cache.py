@@ -214,7 +214,7 @@ def test_the_metadata_pass_reads_the_signature_page_from_the_block_down(tmp_path
 
 @pytest.mark.parametrize("box", [(0.0, 0.0, 612.0, 396.0), (0.0, 0.0, 0.36 * 612, 792.0), (0.0, 437.3, 612.0, 792.0),
                                  (100.2, 50.7, 500.9, 700.1)])
-def test_a_part_of_a_page_is_drawn_alone_with_the_pixels_of_the_whole_page(tmp_path: Path, box: tuple) -> None:
+def test_a_part_of_a_page_is_drawn_alone_in_its_place_on_the_whole_page(tmp_path: Path, box: tuple) -> None:
     """Drawing only the part OCR reads (a scan's upper half, the left strip, the signature block) gives
     the part of the whole page's drawing at the same place on the page: the same pixels but for a few
     where pdfium resamples the clipped scan image a little differently (at most 1 in 10,000 here)."""

@@ -28,9 +28,16 @@ log = logging.getLogger(__name__)
 Box = tuple[float, float, float, float] | None  # (x0, top, x1, bottom) in PDF points: part of a page; None: all of it
 
 
+# How a part of a page is drawn for Tesseract: "alone" (pdfium draws only the part, resampling a
+# clipped image a little differently from the whole page's drawing). Part of a part's file name, so
+# a part read when it was cut from the whole page is read again: a cached run and a fresh clone give
+# the same words.
+PART_DRAWING = "alone"
+
+
 def cache_file(root: Path, sha256: str, page: int, dpi: int, box: Box = None) -> Path:
     """Where a reading is kept; a part's reading has its own file, so it never stands for the page's."""
-    part = f"_x{box[0]:.0f}-{box[2]:.0f}_y{box[1]:.0f}-{box[3]:.0f}" if box else ""
+    part = f"_x{box[0]:.0f}-{box[2]:.0f}_y{box[1]:.0f}-{box[3]:.0f}_{PART_DRAWING}" if box else ""
     return root / sha256[:2] / f"{sha256}_p{page}_{dpi}dpi{part}.json"
 
 
