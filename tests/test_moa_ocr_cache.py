@@ -89,7 +89,7 @@ def test_metadata_pass_reads_few_pages_and_the_full_pass_reuses_them(tmp_path: P
 
     row, stats = read("metadata")
     assert row["ocr"] == "pending" and row["ocr_pages"] == 2  # page 1 (the whole parties clause) and the signature block
-    # parts only: page 1's upper half (it holds the clause) and the block
+    # parts only: page 1's top (it holds the clause) and the block
     assert stats["tesseract_pages"] == 0 and stats["tesseract_strip_pages"] == 2 and 1 <= stats["tesseract_coarse_pages"] <= 2
     assert row["lea_name"] == "Example County Sheriff's Office"
     assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")
@@ -181,11 +181,22 @@ def test_a_parties_clause_cut_at_the_page_foot_reads_the_second_page(tmp_path: P
     assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")
 
 
+def test_a_parties_clause_below_the_top_of_the_first_page_reads_its_upper_half(tmp_path: Path) -> None:
+    """The top of page 1 (read first) misses a clause printed a third of the way down: its upper
+    half is read next, and the page is not read whole."""
+    pages = [[*PAGES[0][:2], *[""] * 6, *PAGES[0][2:]], *PAGES[1:]]  # the clause: 0.29 to 0.36 of the page
+    row, stats = metadata_of_scan(tmp_path, pages)
+    assert stats["tesseract_pages"] == 0 and stats["tesseract_strip_pages"] == 3  # page 1: top, upper half; the block
+    assert (row["model"], row["lea_name"], row["lea_name_source"]) == ("TFM", "Example County Sheriff's Office", "parties_clause")
+    assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")
+
+
 def test_a_parties_clause_low_on_the_first_page_reads_the_whole_page(tmp_path: Path) -> None:
-    """The upper half of page 1 (read first) misses a clause printed below it: page 1 is read whole."""
+    """The top and the upper half of page 1 (read first) miss a clause printed below them: page 1
+    is read whole."""
     pages = [[*PAGES[0][:2], *[""] * 18, *PAGES[0][2:]], *PAGES[1:]]  # the clause starts 2/3 down the page
     row, stats = metadata_of_scan(tmp_path, pages)
-    assert stats["tesseract_pages"] == 1 and stats["tesseract_strip_pages"] == 2  # page 1: its upper half, then whole
+    assert stats["tesseract_pages"] == 1 and stats["tesseract_strip_pages"] == 3  # page 1: top, upper half, whole
     assert (row["model"], row["lea_name"], row["lea_name_source"]) == ("TFM", "Example County Sheriff's Office", "parties_clause")
     assert (row["lea_signed"], row["ice_signed"]) == ("2025-03-04", "2025-03-11")
 
