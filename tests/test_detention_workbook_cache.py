@@ -17,8 +17,9 @@ import pytest
 import python_calamine
 
 from ice_tracker.cli import main
-from ice_tracker.detention import workbook_cache
-from ice_tracker.detention.readers import read_workbook_stints
+from ice_tracker.detention import clean, workbook_cache
+from ice_tracker.detention.clean import TEXT
+from ice_tracker.detention.readers import constant_column, read_workbook_stints
 from ice_tracker.detention.synth import synthetic_stints
 from ice_tracker.detention.workbook_synth import write_raw_workbook
 from ice_tracker.fileio import sha256_file
@@ -59,8 +60,7 @@ def test_rederivation_reads_the_cache_not_the_workbook(tmp_path: Path, workbook:
     first = _derive(workbook, tmp_path / "first", cache)
     entries = list(cache.iterdir())
     assert [e.name for e in entries] == [f"{sha256_file(workbook)}-{workbook_cache.reader_version()}"]
-    assert sorted(p.name for p in entries[0].iterdir())[-1] == "reads.json"
-    assert len(list(entries[0].glob("part-*.parquet"))) >= 2  # one part per sheet at least
+    assert sorted(p.name for p in entries[0].iterdir()) == ["reads.json", "table.parquet"]
 
     _no_workbook_reader(monkeypatch)
     second = _derive(workbook, tmp_path / "second", cache)
@@ -81,6 +81,42 @@ def test_cached_table_equals_the_direct_read_under_another_name(tmp_path: Path, 
     direct["source_file"] = pd.Categorical(["renamed.xlsx"] * len(direct))
     cached["source_file"] = pd.Categorical(["renamed.xlsx"] * len(cached))
     pd.testing.assert_frame_equal(cached, direct)
+
+
+@pytest.mark.parametrize("window_rows", ["37", "100000"])
+def test_the_converting_run_gets_the_table_later_runs_read_back(tmp_path: Path, workbook: Path, window_rows: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run that converts keeps the table it stacked instead of reading it back: it must be the very
+    table (values and dtypes) a later run reads from the parquet."""
+    monkeypatch.setenv("ICE_TRACKER_LIMIT_XLSX_WINDOW_ROWS", window_rows)
+    monkeypatch.setattr(clean, "CATEGORICAL_MIN_ROWS", 5)  # few-valued text becomes categorical in this small book
+    cache = tmp_path / "cache"
+    converted, converted_reads = workbook_cache.read_workbook_cached(workbook, cache)
+    again, again_reads = workbook_cache.read_workbook_cached(workbook, cache)
+    pd.testing.assert_frame_equal(converted, again)
+    assert [r.__dict__ for r in converted_reads] == [r.__dict__ for r in again_reads]
+
+
+def test_every_dtype_the_readers_give_survives_the_parquet_round_trip(tmp_path: Path) -> None:
+    """What a parquet round trip changes (seconds → milliseconds, Arrow-string categories → Python-string
+    ones, an empty categorical → missing objects) is undone by `_canonical`, for every dtype a reader
+    gives: so the converting run and the later ones hold the same table."""
+    n = 4
+    frame = pd.DataFrame({
+        "book_in_date_time": pd.array(pd.to_datetime(["2025-01-01 10:00", None, "2025-03-01 00:00", "2026-01-01 08:30"])).astype("datetime64[s]"),
+        "initial_bond_set_amount": [1500.0, None, 0.0, 2.5],
+        "gender": pd.Categorical.from_codes([0, 1, -1, 0], categories=pd.Index(["Female", "Male"], dtype=TEXT)),
+        "religion": pd.Categorical.from_codes([-1] * n, categories=pd.Index([], dtype=TEXT)),
+        "unique_identifier": pd.array(["a", "b", None, "d"], dtype=TEXT),
+        "final_charge": pd.array([None] * n, dtype=TEXT),
+        "source_sheet": constant_column("Detentions 1", n),
+        "source_row": pd.array([8, 9, 10, 11], dtype="int64"),
+    })
+    frame.to_parquet(tmp_path / "t.parquet", index=False)
+    back = pd.read_parquet(tmp_path / "t.parquet")
+    assert [str(t) for t in back.dtypes] != [str(t) for t in frame.dtypes]  # the round trip does change them
+    pd.testing.assert_frame_equal(workbook_cache._canonical(back), frame)
+    pd.testing.assert_frame_equal(workbook_cache._canonical(frame.copy()), frame)
 
 
 def test_a_new_reader_version_reads_the_workbook_again(tmp_path: Path, workbook: Path,

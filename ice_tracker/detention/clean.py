@@ -20,6 +20,7 @@ REDACTION = r"^\s*\(?[bB]\)?\s*\(\s*\d+\s*\)"
 MIN_YEAR, MAX_YEAR = 1900, 2100
 TEXT = pd.StringDtype("pyarrow")  # string kernels run in Arrow, not per Python object
 EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "s")
+CATEGORICAL_MIN_ROWS = 20_000  # shorter text columns stay plain text
 SPLIT_ROWS = 200_000  # text columns longer than this are cleaned in two halves at once
 
 
@@ -43,7 +44,7 @@ def clean_text(values: pd.Series) -> pd.Series:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     sample = arr.slice(0, 10_000)
-    if len(arr) > 20_000 and pc.count_distinct(sample).as_py() * 20 < len(sample):
+    if len(arr) > CATEGORICAL_MIN_ROWS and pc.count_distinct(sample).as_py() * 20 < len(sample):
         # few distinct values (gender, country, status): clean the distinct values only
         # and keep them as a categorical: reordering, grouping and writing then move small codes
         encoded = pc.dictionary_encode(arr)

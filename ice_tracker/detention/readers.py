@@ -6,9 +6,11 @@ CSV / pipe / tab text (delimiter sniffed, optionally gzipped), feather or Stata 
 Raw workbooks carry a title block above the header (row 7 in 2025–2026, row 5 in 2012–2023) and
 split big tables over several sheets. An .xlsx sheet is read in windows of rows (xlsx_windows.py), so
 memory stays bounded whatever the workbook size: the title block and header through python-calamine,
-then each window straight into typed Arrow columns through fastexcel (no Python object per cell). A
-window fastexcel cannot type exactly (a column mixing numbers, text and dates) is read through
-python-calamine's cells instead, so both ways give the same typed frame. .xls / .xlsb are read whole.
+then each window's XML through a compiled scan (xlsx_scan.py) into the typed Arrow columns fastexcel
+would give (xlsx_columns.py), ~10x faster than fastexcel's cell grid. A window in a form the scan
+does not read goes through fastexcel; a window where a column mixes numbers, text and dates (which
+fastexcel refuses) through python-calamine's cells. All three give the same typed frame. .xls / .xlsb
+are read whole.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -39,6 +42,9 @@ from ice_tracker.detention.clean import DATETIME_KINDS, NUMBER_KINDS, TEXT, clea
 from ice_tracker.detention.columns import REQUIRED, describe_missing, known_name_count, map_header
 from ice_tracker.detention.xlsx_windows import NotWindowable, SheetPart, Window, WindowedWorkbook
 from ice_tracker.limits import limit
+
+if TYPE_CHECKING:
+    from ice_tracker.detention.xlsx_columns import WorkbookParts
 
 log = logging.getLogger(__name__)
 
@@ -182,20 +188,39 @@ def _fastexcel_window(window: Window, names: list[str], file: str, sheet: str) -
             0, header_row=0, eager=True, schema_sample_rows=None, dtype_coercion="strict")
     except fastexcel.FastExcelError:  # a column mixing cell types: its cells are read one by one
         return None
+    return _typed_window([batch.column(i) for i in range(batch.num_columns)], batch.num_rows, window, names, file, sheet)
+
+
+def _scanned_window(window: Window, parts: WorkbookParts, names: list[str], file: str, sheet: str) -> pd.DataFrame | None:
+    """The same frame as `_fastexcel_window`, from the compiled scan of the window's XML; None when a
+    column mixes kinds. Raises Unreadable for what only fastexcel reads."""
+    from ice_tracker.detention.xlsx_columns import window_columns
+
+    scanned = window_columns(window.rows_xml, window.first_row, parts)
+    if scanned is None:
+        return None
+    columns, n_rows = scanned
+    return _typed_window(columns, n_rows, window, names, file, sheet)
+
+
+def _typed_window(batch: list[pa.Array], n_rows: int, window: Window, names: list[str], file: str,
+                  sheet: str) -> pd.DataFrame | None:
+    """Arrow columns (from column A, rows from the window's first) as the typed frame python-calamine's
+    cells give; None when some column is not exactly typeable."""
     columns: dict[str, pd.Series] = {}
-    blank = np.ones(batch.num_rows, dtype=bool)
+    blank = np.ones(n_rows, dtype=bool)
     for index, name in enumerate(names):
-        if index >= batch.num_columns:
-            columns[name] = pd.Series(np.full(batch.num_rows, None, dtype=object))
+        if index >= len(batch):
+            columns[name] = pd.Series(np.full(n_rows, None, dtype=object))
             continue
-        series = _arrow_series(batch.column(index), column_kind(name))
+        series = _arrow_series(batch[index], column_kind(name))
         if series is None:
             return None
         columns[name] = series
-    for index in range(batch.num_columns):  # blank = every cell empty, as `any(row)` judges Python cells
+    for index in range(len(batch)):  # blank = every cell empty, as `any(row)` judges Python cells
         if not blank.any():  # every row already has a filled cell: the other columns cannot change that
             break
-        column = batch.column(index)
+        column = batch[index]
         if pa.types.is_null(column.type):
             continue
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
@@ -221,10 +246,20 @@ def _fastexcel_window(window: Window, names: list[str], file: str, sheet: str) -
     return frame
 
 
-def _window_frames(window: Window, names: list[str], file: str, sheet: str) -> list[pd.DataFrame]:
-    """A window's typed frames; its file is deleted once read."""
+def _window_frames(window: Window, parts: WorkbookParts | None, names: list[str], file: str, sheet: str) -> list[pd.DataFrame]:
+    """A window's typed frames: the compiled scan, or fastexcel for what it does not read, or cell by
+    cell for a column mixing kinds (all three give the same frame). Its file is deleted once read."""
+    from ice_tracker.detention.xlsx_columns import Unreadable
+
     try:
-        frame = _fastexcel_window(window, names, file, sheet)
+        frame, scanned = None, False
+        if parts is not None:
+            try:
+                frame, scanned = _scanned_window(window, parts, names, file, sheet), True
+            except Unreadable as exc:
+                log.debug("%s / %s rows %d-%d through fastexcel: %s", file, sheet, window.first_row, window.last_row, exc)
+        if not scanned:
+            frame = _fastexcel_window(window, names, file, sheet)
         if frame is None:
             rows, first = _calamine_window(window)
             if first < window.first_row:  # the marker row above the window
@@ -235,7 +270,8 @@ def _window_frames(window: Window, names: list[str], file: str, sheet: str) -> l
         window.discard()
 
 
-def _windowed_sheet(book: WindowedWorkbook, part: SheetPart, file: str, reads: list[SheetRead]) -> Iterator[pd.DataFrame]:
+def _windowed_sheet(book: WindowedWorkbook, part: SheetPart, parts: WorkbookParts | None, file: str,
+                    reads: list[SheetRead]) -> Iterator[pd.DataFrame]:
     """One .xlsx sheet, window by window; its SheetRead is appended to `reads` when it is done."""
     windows = book.windows(part, int(limit("xlsx_window_rows")), HEADER_SCAN_ROWS)
     first = next(windows, None)
@@ -260,12 +296,29 @@ def _windowed_sheet(book: WindowedWorkbook, part: SheetPart, file: str, reads: l
         waiting: deque[Future[list[pd.DataFrame]]] = deque()
         for window in itertools.chain(windows, [None]):
             if window is not None:
-                waiting.append(pool.submit(_window_frames, window, header.names, file, part.name))
+                waiting.append(pool.submit(_window_frames, window, parts, header.names, file, part.name))
             while waiting and (window is None or len(waiting) >= WINDOW_THREADS):
                 for frame in waiting.popleft().result():
                     count += len(frame)
                     yield frame
     reads.append(SheetRead(file, part.name, header.row, count, header.unknown))
+
+
+def _scan_parts(book: WindowedWorkbook, file: str) -> WorkbookParts | None:
+    """The shared strings and style classes the compiled scan needs; None (fastexcel reads every
+    window) when they are in a form it does not read, or numba cannot compile here."""
+    try:
+        from ice_tracker.detention.xlsx_columns import Unreadable, WorkbookParts, classify_styles, shared_strings
+    except ImportError as exc:  # a platform without numba wheels: fastexcel reads every window
+        log.warning("%s read through fastexcel (no compiled scan: %s)", file, exc)
+        return None
+    try:
+        return WorkbookParts(shared_strings(book.shared), classify_styles(max(1, book.style_count()), book.probe))
+    except Unreadable as exc:
+        log.info("%s read through fastexcel: %s", file, exc)
+    except RuntimeError as exc:  # numba: e.g. no writable folder for its compiled cache
+        log.warning("%s read through fastexcel (the compiled scan failed: %s)", file, exc)
+    return None
 
 
 def _whole_sheets(path: Path, reads: list[SheetRead], only: str | None = None) -> Iterator[tuple[str, pd.DataFrame | None]]:
@@ -303,10 +356,11 @@ def workbook_frames(path: Path, reads: list[SheetRead]) -> Iterator[tuple[str, p
     except Exception as exc:  # zipfile / XML errors for a file that is not a workbook
         raise DetentionInputError(f"{path.name}: unreadable workbook: {type(exc).__name__}: {exc}") from exc
     try:
+        parts = _scan_parts(book, path.name)
         for part in book.sheets:
             done, given = len(reads), False
             try:
-                for frame in _windowed_sheet(book, part, path.name, reads):
+                for frame in _windowed_sheet(book, part, parts, path.name, reads):
                     given = True
                     yield part.name, frame
                 _note(reads[-1])
@@ -350,6 +404,9 @@ def stack(frames: list[pd.DataFrame]) -> pd.DataFrame | None:
         return frames[0] if frames else None
     for name in dict.fromkeys(name for frame in frames for name in frame.columns):
         categorical = [isinstance(f[name].dtype, pd.CategoricalDtype) for f in frames if name in f]
+        if any(categorical) and len(categorical) == len(frames):
+            _empty_as_categorical(frames, name)
+            categorical = [isinstance(f[name].dtype, pd.CategoricalDtype) for f in frames]
         if all(categorical) and len(categorical) == len(frames):
             union = union_categoricals([f[name] for f in frames], sort_categories=True)
             start = 0
@@ -361,6 +418,23 @@ def stack(frames: list[pd.DataFrame]) -> pd.DataFrame | None:
                 if name in frame and isinstance(frame[name].dtype, pd.CategoricalDtype):
                     frame[name] = _decoded(frame[name])
     return pd.concat(frames, ignore_index=True)
+
+
+def _empty_as_categorical(frames: list[pd.DataFrame], name: str) -> None:
+    """A column categorical in some frames and wholly empty in the others (a parquet round trip keeps an
+    empty categorical as plain missing values, or with categories of another type): empty categoricals
+    with the others' type of categories, so the frames are joined as codes, not expanded to text."""
+    kinds = [f[name].cat.categories.dtype for f in frames
+             if isinstance(f[name].dtype, pd.CategoricalDtype) and len(f[name].cat.categories)]
+    if not kinds or any(kind != kinds[0] for kind in kinds):
+        return
+    for frame in frames:
+        values = frame[name]
+        empty = (not len(values.cat.categories) if isinstance(values.dtype, pd.CategoricalDtype)
+                 else values.dtype == object and values.isna().all())
+        if empty:
+            frame[name] = pd.Categorical.from_codes(np.full(len(frame), -1, dtype=np.int8),
+                                                    categories=pd.Index([], dtype=kinds[0]))
 
 
 def _decoded(values: pd.Series) -> pd.Series:

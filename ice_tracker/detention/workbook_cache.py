@@ -1,8 +1,8 @@
 """Each raw detentions workbook read once: its typed table kept as parquet, keyed by the file's sha256.
 
 Reading a 280 MB workbook costs minutes of XML parsing; the parquet of the same typed table reads
-in seconds. An entry is a folder `<sha256>-<reader version>/` holding one parquet part per window of
-rows and `reads.json` (what each sheet gave). The reader version digests the reading code, the alias
+in seconds. An entry is a folder `<sha256>-<reader version>/` holding `table.parquet` (every sheet's
+rows, stacked) and `reads.json` (what each sheet gave). The reader version digests the reading code, the alias
 table and the cell readers' versions, so a change to any of them reads the workbook again; an old
 entry is simply never used (delete the folder at any time). An entry is written under a temporary
 name and renamed into place, so a crash never leaves a half entry that looks complete.
@@ -19,12 +19,13 @@ import logging
 import os
 import shutil
 from functools import lru_cache
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ice_tracker.detention.clean import DATETIME_KINDS, column_kind
+from ice_tracker.detention.clean import DATETIME_KINDS, TEXT, column_kind
 from ice_tracker.detention.columns import ALIASES_CSV
 from ice_tracker.detention.readers import SheetRead, constant_column, stack, workbook_frames
 from ice_tracker.fileio import sha256_file
@@ -32,10 +33,13 @@ from ice_tracker.roster.cache import code_fingerprint
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
-READER_MODULES = ("ice_tracker.detention.readers", "ice_tracker.detention.xlsx_windows",
-                  "ice_tracker.detention.clean", "ice_tracker.detention.columns", __name__)
+CACHE_FORMAT = 2  # 1: one parquet part per window
+READER_MODULES = ("ice_tracker.detention.readers", "ice_tracker.detention.xlsx_windows", "ice_tracker.detention.xlsx_scan",
+                  "ice_tracker.detention.xlsx_columns", "ice_tracker.detention.clean", "ice_tracker.detention.columns", __name__)
+CELL_READERS = ("fastexcel", "python-calamine", "numba", "pandas", "pyarrow")
 READS = "reads.json"
+TABLE = "table.parquet"
+PROVENANCE = ("source_file", "source_sheet", "source_row")
 
 
 @lru_cache(maxsize=1)
@@ -43,33 +47,40 @@ def reader_version() -> str:
     """What decides the typed table of a workbook: our reading code, the alias table, the cell readers."""
     digest = hashlib.sha256(code_fingerprint(*READER_MODULES).encode())
     digest.update(ALIASES_CSV.read_bytes())
-    digest.update(" ".join(f"{name} {version(name)}" for name in ("fastexcel", "python-calamine", "pandas", "pyarrow")).encode())
+    digest.update(" ".join(f"{name} {_version(name)}" for name in CELL_READERS).encode())
     digest.update(str(CACHE_FORMAT).encode())
     return digest.hexdigest()[:16]
+
+
+def _version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:  # numba on a platform without its wheels: fastexcel reads every window
+        return "absent"
 
 
 def entry_path(cache_dir: Path, sha256: str) -> Path:
     return Path(cache_dir) / f"{sha256}-{reader_version()}"
 
 
-def _convert(path: Path, entry: Path) -> None:
-    """Read the workbook window by window into parquet parts (never the whole table in memory)."""
+def _convert(path: Path, entry: Path) -> tuple[pd.DataFrame | None, list[SheetRead]]:
+    """Read the workbook window by window, stack the typed windows and keep the table as one parquet
+    file; the run that converts uses the table it holds (`_canonical`, as a later run reads it back)."""
     temp = entry.with_name(f".{entry.name}.tmp-{os.getpid()}")
     shutil.rmtree(temp, ignore_errors=True)
     temp.mkdir(parents=True)
     try:
         reads: list[SheetRead] = []
-        parts: dict[str, list[Path]] = {}
-        count = 0
+        by_sheet: dict[str, list[pd.DataFrame]] = {}
         for sheet, frame in workbook_frames(path, reads):
             if frame is None:  # the sheet failed part way: drop what it gave
-                for part in parts.pop(sheet, []):
-                    part.unlink()
-                continue
-            part = temp / f"part-{count:06d}.parquet"
-            frame.drop(columns="source_file").to_parquet(part, index=False)
-            parts.setdefault(sheet, []).append(part)
-            count += 1
+                by_sheet.pop(sheet, None)
+            else:
+                by_sheet.setdefault(sheet, []).append(frame)
+        table = stack([frame for frames in by_sheet.values() for frame in frames])
+        if table is not None:
+            table = _canonical(table.drop(columns="source_file"))
+            table.to_parquet(temp / TABLE, index=False)
         (temp / READS).write_text(json.dumps([read.__dict__ for read in reads], indent=1), encoding="utf-8")
         try:
             os.rename(temp, entry)
@@ -80,19 +91,39 @@ def _convert(path: Path, entry: Path) -> None:
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
+    return _with_source(table, path.name), reads
+
+
+def _canonical(frame: pd.DataFrame) -> pd.DataFrame:
+    """The dtypes a parquet round trip gives back, made the readers' again: datetimes in seconds (parquet
+    keeps milliseconds at least), text categories as Arrow strings (read back as Python strings), an
+    empty categorical (read back as missing objects) as a categorical. The readers' tables hold only
+    these dtypes (datetime64[s], float64, int64, Arrow text, categoricals of text), so the converting run
+    and every later one get the same table."""
+    for column in frame.columns:
+        values = frame[column]
+        if column_kind(column) in DATETIME_KINDS and values.dtype != "datetime64[s]":
+            frame[column] = values.astype("datetime64[s]")
+        elif column in PROVENANCE:
+            continue
+        elif isinstance(values.dtype, pd.CategoricalDtype):
+            if values.cat.categories.dtype != TEXT:
+                frame[column] = pd.Categorical.from_codes(values.cat.codes, categories=values.cat.categories.astype(TEXT))
+        elif values.dtype == object and values.isna().all():
+            frame[column] = pd.Categorical.from_codes(np.full(len(frame), -1, dtype=np.int8), categories=pd.Index([], dtype=TEXT))
+    return frame
+
+
+def _with_source(table: pd.DataFrame | None, name: str) -> pd.DataFrame | None:
+    if table is not None:
+        table.insert(len(table.columns) - 2, "source_file", constant_column(name, len(table)))
+    return table
 
 
 def _load(entry: Path, name: str) -> tuple[pd.DataFrame | None, list[SheetRead]]:
     reads = [SheetRead(**{**read, "file": name}) for read in json.loads((entry / READS).read_text(encoding="utf-8"))]
-    frames = []
-    for part in sorted(entry.glob("part-*.parquet")):
-        frame = pd.read_parquet(part)
-        for column in frame.columns:  # parquet keeps milliseconds at least; the readers type to seconds
-            if column_kind(column) in DATETIME_KINDS and frame[column].dtype != "datetime64[s]":
-                frame[column] = frame[column].astype("datetime64[s]")
-        frame.insert(len(frame.columns) - 2, "source_file", constant_column(name, len(frame)))
-        frames.append(frame)
-    return stack(frames), reads
+    table = _canonical(pd.read_parquet(entry / TABLE)) if (entry / TABLE).is_file() else None
+    return _with_source(table, name), reads
 
 
 def read_workbook_cached(path: Path, cache_dir: Path) -> tuple[pd.DataFrame | None, list[SheetRead]]:
@@ -101,8 +132,7 @@ def read_workbook_cached(path: Path, cache_dir: Path) -> tuple[pd.DataFrame | No
     entry = entry_path(cache_dir, sha256_file(path))
     if (entry / READS).is_file():
         log.info("%s: read from the workbook cache (%s)", path.name, entry.name)
-    else:
-        log.info("%s: converting to the workbook cache (%s)", path.name, entry.name)
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        _convert(path, entry)
-    return _load(entry, path.name)
+        return _load(entry, path.name)
+    log.info("%s: converting to the workbook cache (%s)", path.name, entry.name)
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    return _convert(path, entry)

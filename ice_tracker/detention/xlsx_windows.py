@@ -1,16 +1,16 @@
-"""Cut an .xlsx sheet into windows of rows, each a tiny workbook of its own, so memory stays bounded.
+"""Cut an .xlsx sheet into windows of rows, so memory stays bounded whatever the workbook size.
 
 Cell readers built on calamine (python-calamine, fastexcel) hold a whole sheet as one dense grid,
 ~30x the file size: a 280 MB release workbook would need ~8 GB. Here the sheet XML is inflated as a
-stream and cut after a `</row>` every `rows` rows; each window is wrapped, with the original styles
-(which make a number a date) and shared strings, into an uncompressed workbook file that any
-calamine reader opens. A file, not bytes in memory: the window's XML stays out of the process's memory,
-and calamine readers open a path at no cost while bytes handed to fastexcel are copied one by one
-(0.1 s for a 40 MB window). Each window's file is deleted once read (`Window.discard`), the folder
-when the workbook is closed. Only one window's grid exists at a time.
+stream and cut after a `</row>` every `rows` rows. A window keeps its rows' XML for the compiled scan
+(xlsx_scan.py); only when a calamine reader must read it (the header window, a window the scan
+declines) is it wrapped, with the original styles (which make a number a date) and shared strings,
+into an uncompressed workbook file. A file, not bytes in memory: calamine readers open a path at no
+cost while bytes handed to fastexcel are copied one by one. Each window's file is deleted once read
+(`Window.discard`), the folder when the workbook is closed. Only one window's grid exists at a time.
 
-Windows keep their true Excel row numbers: every window starts with a one-cell marker row just above
-its first row, so the grid of a window starts at a known row whatever its first cells hold.
+Windows keep their true Excel row numbers: a window's file starts with a one-cell marker row just
+above its first row, so the grid of a window starts at a known row whatever its first cells hold.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ import re
 import shutil
 import struct
 import tempfile
+import threading
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,20 +64,33 @@ class NotWindowable(ValueError):
     """A sheet this module cannot cut safely (rows without `r` numbers, no sheetData): read it whole."""
 
 
-@dataclass(frozen=True)
 class Window:
-    """Rows `first_row`..`last_row` (Excel numbers) of a sheet as a workbook file of one sheet named 'w'."""
+    """Rows `first_row`..`last_row` (Excel numbers) of a sheet: their XML (`rows_xml`, complete <row>
+    elements), and on demand a workbook file of one sheet named 'w' that any calamine reader opens."""
 
-    first_row: int
-    last_row: int
-    workbook: str  # path of the window's workbook file
+    def __init__(self, first_row: int, last_row: int, rows_xml: bytes, package: Callable[[], str]) -> None:
+        self.first_row, self.last_row, self.rows_xml = first_row, last_row, rows_xml
+        self._package = package
+        self._workbook: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Window(first_row={self.first_row}, last_row={self.last_row}, {len(self.rows_xml):,} bytes)"
+
+    @property
+    def workbook(self) -> str:
+        """Path of the window's workbook file, written the first time it is asked for."""
+        if self._workbook is None:
+            self._workbook = self._package()
+        return self._workbook
 
     def discard(self) -> None:
-        """Delete the window's file (it is read once)."""
-        try:
-            os.unlink(self.workbook)
-        except FileNotFoundError:
-            pass
+        """Delete the window's file, if it was written (a window is read once), and drop its XML."""
+        self.rows_xml = b""
+        if self._workbook is not None:
+            try:
+                os.unlink(self._workbook)
+            except FileNotFoundError:
+                pass
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,7 @@ class WindowedWorkbook:
         self._count = 0
         self._folder: str | None = None  # made for the first window, removed by close()
         self._written = 0
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         self.zip.close()
@@ -149,8 +164,12 @@ class WindowedWorkbook:
         return members
 
     def _package(self, pieces: list[bytes | bytearray | memoryview]) -> str:
-        """A stored (uncompressed) zip file of the fixed members and the sheet XML `pieces` joined, written
-        straight from the cut buffer (zipfile's writer would copy the sheet twice and cannot take a view)."""
+        """A stored (uncompressed) zip file of the fixed members and the sheet XML `pieces` joined (zipfile's
+        writer would copy the sheet twice). Windows are packaged on reader threads: one at a time."""
+        with self._lock:
+            return self._package_locked(pieces)
+
+    def _package_locked(self, pieces: list[bytes | bytearray | memoryview]) -> str:
         if self._prefix is None:
             fixed = self._fixed_members()
             self._prefix, self._directory, self._count = bytearray(), bytearray(), len(fixed) + 1
@@ -235,8 +254,27 @@ class WindowedWorkbook:
             p, n = prefix, first_row - 1
             marker = (b"<%srow r=\"%d\"><%sc r=\"A%d\" t=\"inlineStr\"><%sis><%st>%s</%st></%sis></%sc></%srow>"
                       % (p, n, p, n, p, p, MARKER.encode(), p, p, p, p))
-        with memoryview(buffer) as view, view[:cut] as body:  # released before the buffer is cut
-            return Window(first_row, last_row, self._package([head, marker, body, tail]))
+        body = bytes(buffer[:cut])
+        return Window(first_row, last_row, body, lambda: self._package([head, marker, body, tail]))
+
+    def probe(self, rows_xml: bytes) -> list[list[object]]:
+        """python-calamine's cells of `rows_xml` (complete <row> elements, no prefix) read through this
+        workbook's styles and shared strings: how calamine reads a cell, asked of calamine itself."""
+        from python_calamine import CalamineWorkbook
+
+        head = f'<worksheet xmlns="{_MAIN_NS}"><sheetData>'.encode()
+        path = self._package([head, rows_xml, b"</sheetData></worksheet>"])
+        try:
+            return CalamineWorkbook.from_path(path).get_sheet_by_index(0).to_python()
+        finally:
+            os.unlink(path)
+
+    def style_count(self) -> int:
+        """How many cell styles (cellXfs entries) the workbook defines."""
+        if self.styles is None:
+            return 0
+        xfs = ET.fromstring(self.styles).find(f"{{{_MAIN_NS}}}cellXfs")
+        return 0 if xfs is None else len(xfs.findall(f"{{{_MAIN_NS}}}xf"))
 
 
 def _remove_stale_folders() -> None:
