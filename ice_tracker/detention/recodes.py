@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+RECODED_COLUMNS = ("case_status", "book_in_criminality", "msc_charge_code")  # the raw columns the groupings read
+
 RECODES_CSV = Path(__file__).with_name("bln_recodes.csv")
 MISSING = "(missing)"
 CONVICTED = "1 Convicted Criminal"

@@ -14,10 +14,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ice_tracker.detention.recodes import stay_recodes
+from ice_tracker.detention.recodes import RECODED_COLUMNS, stay_recodes
 from ice_tracker.detention.stints import end_of_extract_day, person_codes, sort_codes
 
-RECODED_COLUMNS = ("case_status", "book_in_criminality", "msc_charge_code")
 
 STAY_COLUMNS = [
     "unique_identifier", "stay_book_in_date_time", "stay_book_out_date_time", "n_stints",

@@ -12,7 +12,7 @@ dtype_coercion="strict")` gives for the same window, column for column:
 - a column mixing those kinds → None: fastexcel refuses it in strict mode, and the caller then reads
   the window cell by cell.
 
-Anything this module is not sure to read the same way returns None too (rich text, an unknown
+Anything this module is not sure to read the same way raises Unreadable (rich inline text, an unknown
 entity, `_xHHHH_` escapes, carriage returns, ISO date cells, a style calamine reads as a duration): the
 caller then hands the window to fastexcel. Which styles make a date is asked of python-calamine
 itself, once per workbook, so the two readers cannot disagree on it.
@@ -20,7 +20,6 @@ itself, once per workbook, so the two readers cannot disagree on it.
 
 from __future__ import annotations
 
-import logging
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -31,8 +30,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ice_tracker.detention import xlsx_scan as scan
-
-log = logging.getLogger(__name__)
 
 NUMBER, DATE, TEXT, BOOL, ERROR, REFUSED = 0, 1, 2, 3, 4, 5  # a cell's class
 STYLE_NUMBER, STYLE_DATE, STYLE_OTHER = 0, 1, 2
@@ -49,13 +46,16 @@ class Unreadable(ValueError):
 
 
 def _decode(raw: bytes) -> str:
-    """XML text with entities → str; an entity XML does not define → Unreadable."""
-    text = raw.decode("utf-8")
-    if "&" not in text:
-        return text
-    if "&" in ENTITY.sub("", text):
-        raise Unreadable("an unknown entity")
-    return ENTITY.sub(_entity, text)
+    """XML text with entities → str; an entity XML does not define, or bytes that are not UTF-8 → Unreadable."""
+    try:
+        text = raw.decode("utf-8")
+        if "&" not in text:
+            return text
+        if "&" in ENTITY.sub("", text):
+            raise Unreadable("an unknown entity")
+        return ENTITY.sub(_entity, text)
+    except (UnicodeDecodeError, ValueError, OverflowError) as exc:  # chr() of a code point out of range
+        raise Unreadable(f"text XML does not allow: {exc}") from exc
 
 
 def _entity(match: re.Match[str]) -> str:
@@ -183,12 +183,15 @@ def window_columns(body: bytes, first_row: int, parts: WorkbookParts) -> tuple[l
     `first_row`; None when a column mixes kinds (fastexcel would refuse the window).
     Raises Unreadable for what only fastexcel reads."""
     buf = np.frombuffer(body, dtype=np.uint8)
-    status, n, rows, cols, types, styles, starts, ends, flags = scan.scan_cells(buf, body.count(b"<c") + 1)
+    status, n, rows, cols, types, styles, starts, ends, flags = scan.scan_cells(buf, scan.count_cells(buf) + 1)
     if status != scan.OK:
         raise Unreadable("sheet XML in a form the scanner does not read")
-    keep = rows[:n] >= first_row
-    rows, cols, types, styles = rows[:n][keep] - first_row, cols[:n][keep], types[:n][keep], styles[:n][keep]
-    starts, ends, flags = starts[:n][keep], ends[:n][keep], flags[:n][keep]
+    rows, cols, types, styles, starts, ends, flags = rows[:n], cols[:n], types[:n], styles[:n], starts[:n], ends[:n], flags[:n]
+    if n and rows.min() < first_row:  # rows above the window (its marker row, when there is one)
+        keep = rows >= first_row
+        rows, cols, types, styles = rows[keep], cols[keep], types[keep], styles[keep]
+        starts, ends, flags = starts[keep], ends[keep], flags[keep]
+    rows = rows - first_row
     if not len(rows):
         return [], 0
     n_rows, width = int(rows.max()) + 1, int(cols.max()) + 1
@@ -250,22 +253,21 @@ def window_columns(body: bytes, first_row: int, parts: WorkbookParts) -> tuple[l
     if boolean.any():  # calamine: true unless the text is "0"
         truth[boolean] = ~((ends[boolean] - starts[boolean] == 1) & (buf[starts[boolean]] == ord("0")))
 
-    order = np.argsort(cols, kind="stable")  # cells grouped by column, rows ascending within
-    bounds = np.searchsorted(cols[order], np.arange(width + 1))
+    order, bounds = scan.by_column(cols, width)
     columns: list[pa.Array] = []
     for col in range(width):
-        cells = order[bounds[col]:bounds[col + 1]]
-        if not len(cells):
+        kind = kinds[col]
+        if kind < 0:
             columns.append(pa.nulls(n_rows, pa.string()))
             continue
+        cells = order[bounds[col]:bounds[col + 1]]
         at = rows[cells]
         missing = np.ones(n_rows, dtype=bool)
-        missing[at] = False
-        kind = kinds[col]
+        missing[at] = False  # a duplicate cell: the last one wins, as in calamine's grid
         if kind == TEXT:
-            index = np.full(n_rows, -1, dtype=np.int64)
-            index[at] = text_index[cells]
-            columns.append(text_values.take(pa.array(index, mask=missing)))
+            full = np.zeros(n_rows, dtype=np.int64)
+            full[at] = text_index[cells]
+            columns.append(text_values.take(pa.array(full, mask=missing)))
         elif kind == NUMBER:
             full = np.zeros(n_rows, dtype=np.float64)
             full[at] = values[cells]

@@ -331,3 +331,30 @@ def gather(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray):  # noqa: ANN2
     for i in range(len(starts)):
         data[offsets[i]:offsets[i + 1]] = buf[starts[i]:ends[i]]
     return data, offsets
+
+
+@njit(cache=True, nogil=True)
+def count_cells(buf: np.ndarray) -> int:
+    """How many "<c" the buffer holds: room enough for its cells."""
+    count = 0
+    for k in range(len(buf) - 1):
+        if buf[k] == _LT and buf[k + 1] == 99:
+            count += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def by_column(cols: np.ndarray, width: int):  # noqa: ANN201
+    """(order, bounds): the cells of column c are order[bounds[c]:bounds[c + 1]], in their order in the
+    sheet (rows ascending); a counting sort, O(cells)."""
+    bounds = np.zeros(width + 1, np.int64)
+    for i in range(len(cols)):
+        bounds[cols[i] + 1] += 1
+    for c in range(width):
+        bounds[c + 1] += bounds[c]
+    fill = bounds[:-1].copy()
+    order = np.empty(len(cols), np.int64)
+    for i in range(len(cols)):
+        order[fill[cols[i]]] = i
+        fill[cols[i]] += 1
+    return order, bounds

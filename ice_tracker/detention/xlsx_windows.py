@@ -68,7 +68,7 @@ class Window:
     """Rows `first_row`..`last_row` (Excel numbers) of a sheet: their XML (`rows_xml`, complete <row>
     elements), and on demand a workbook file of one sheet named 'w' that any calamine reader opens."""
 
-    def __init__(self, first_row: int, last_row: int, rows_xml: bytes, package: Callable[[], str]) -> None:
+    def __init__(self, first_row: int, last_row: int, rows_xml: bytes | bytearray, package: Callable[[], str]) -> None:
         self.first_row, self.last_row, self.rows_xml = first_row, last_row, rows_xml
         self._package = package
         self._workbook: str | None = None
@@ -228,33 +228,34 @@ class WindowedWorkbook:
                 done = buffer.find(data_end, max(0, overlap - len(data_end))) >= 0
             last = done and ends <= want
             cut = buffer.index(data_end) if last else _after_nth(buffer, row_end, want, ends)
-            window = self._window(head, buffer, cut, tail, prefix)
+            remainder = None if last else bytearray(memoryview(buffer)[cut:])  # a partial row, less than a chunk
+            del buffer[cut:]  # the window's rows: handed over as they are, not copied
+            window = self._window(head, buffer, tail, prefix)
             if last:
                 if window is not None:
                     yield window
                 return
-            del buffer[:cut]  # only the packaged copy of these rows stays alive while the window is read
+            buffer = remainder
             ends, counted = ends - want, len(buffer)
             if window is not None:
                 yield window
             want = rows
 
-    def _window(self, head: bytes, buffer: bytearray, cut: int, tail: bytes, prefix: bytes) -> Window | None:
-        """The rows in buffer[:cut] as a window; None when there is no row (only the end of sheetData)."""
+    def _window(self, head: bytes, body: bytearray, tail: bytes, prefix: bytes) -> Window | None:
+        """The rows `body` holds as a window; None when there is no row (only the end of sheetData)."""
         opening = b"<" + prefix + b"row"  # inside sheetData only <row …> starts so
-        rows = buffer.count(opening, 0, cut)
+        rows = body.count(opening)
         if not rows:
             return None
-        if buffer.count(opening + b' r="', 0, cut) != rows and len(ROW_NUMBER.findall(buffer, 0, cut)) != rows:
+        if body.count(opening + b' r="') != rows and len(ROW_NUMBER.findall(body)) != rows:
             raise NotWindowable("rows without `r` numbers")
-        first_row = int(ROW_NUMBER.search(buffer, 0, cut).group(1))
-        last_row = int(ROW_NUMBER.search(buffer, buffer.rindex(opening, 0, cut), cut).group(1))
+        first_row = int(ROW_NUMBER.search(body).group(1))
+        last_row = int(ROW_NUMBER.search(body, body.rindex(opening)).group(1))
         marker = b""
         if first_row > 1:
             p, n = prefix, first_row - 1
             marker = (b"<%srow r=\"%d\"><%sc r=\"A%d\" t=\"inlineStr\"><%sis><%st>%s</%st></%sis></%sc></%srow>"
                       % (p, n, p, n, p, p, MARKER.encode(), p, p, p, p))
-        body = bytes(buffer[:cut])
         return Window(first_row, last_row, body, lambda: self._package([head, marker, body, tail]))
 
     def probe(self, rows_xml: bytes) -> list[list[object]]:
