@@ -103,11 +103,15 @@ LIMITS: dict[str, Limit] = {
                                "keeps sending new keys cannot hold a backfill forever"),
     "wayback_page_bytes": Limit(10 * 1024 * 1024, "bytes", "a captured 287(g) page or one CDX answer page is read "
                                 "into memory whole; real ones are well under 1 MB"),
+    "xlsx_scan_min_bytes": Limit(16 * MIB, "bytes", "an .xlsx detentions workbook with less sheet XML than this is "
+                                 "read through fastexcel: loading the compiled scan (ice_tracker/detention/"
+                                 "xlsx_scan.py) costs ~0.5 s, which its faster parse repays from ~30,000 rows"),
     "xlsx_window_rows": Limit(50_000, "rows", "an .xlsx detentions sheet is read this many rows at a time "
                               "(ice_tracker/detention/xlsx_windows.py), two windows at once: a window of a real "
-                              "release (53 columns) is ~170 MB of sheet XML (a temp file, and the cut buffer while "
-                              "it is written) plus calamine's dense grid (~32 bytes a cell), so reading stays under "
-                              "~1 GB whatever the sheet size"),
+                              "release (53 columns) is ~170 MB of sheet XML held while it is scanned (~35 bytes a "
+                              "cell of scan results; a window read by fastexcel instead is a temp file plus "
+                              "calamine's dense grid, ~32 bytes a cell), so reading stays under ~1 GB whatever "
+                              "the sheet size"),
 }
 
 

@@ -35,3 +35,12 @@ def use_fast_network(monkeypatch: pytest.MonkeyPatch, read_timeout: float = 1.0)
     monkeypatch.setenv("ICE_TRACKER_READ_TIMEOUT", str(read_timeout))
     monkeypatch.setenv("ICE_TRACKER_CONNECT_TIMEOUT", "2")
     monkeypatch.setenv("ICE_TRACKER_RETRIES", "2")
+
+
+@pytest.fixture(params=["compiled scan", "fastexcel"])
+def xlsx_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Read .xlsx detention windows both ways: through the compiled scan (forced, whatever the workbook's
+    size: test workbooks are far below the size where it is used) and through fastexcel (its fallback,
+    and the reader of small workbooks)."""
+    monkeypatch.setenv("ICE_TRACKER_LIMIT_XLSX_SCAN_MIN_BYTES", "1" if request.param == "compiled scan" else str(1 << 40))
+    return request.param

@@ -293,7 +293,7 @@ def test_case_status_recode_matches_the_bln_guide(shared_fixtures: Path) -> None
 
 
 def test_big_workbooks_are_read_in_windows_with_the_same_result(tmp_path: Path, stints: pd.DataFrame,
-                                                                reference_counts: pd.DataFrame,
+                                                                reference_counts: pd.DataFrame, xlsx_reader: str,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     source = write_layout(tmp_path / "detentions.xlsx", stints, LAYOUT_2026, 7, sheets=2, style="serial")
     monkeypatch.setenv("ICE_TRACKER_LIMIT_XLSX_WINDOW_ROWS", "7")  # windows of 7 rows: every boundary case

@@ -53,7 +53,7 @@ def _no_workbook_reader(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fastexcel, "read_excel", refuse)
 
 
-def test_rederivation_reads_the_cache_not_the_workbook(tmp_path: Path, workbook: Path,
+def test_rederivation_reads_the_cache_not_the_workbook(tmp_path: Path, workbook: Path, xlsx_reader: str,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "cache"
     uncached = _derive(workbook, tmp_path / "plain", None)
@@ -85,7 +85,7 @@ def test_cached_table_equals_the_direct_read_under_another_name(tmp_path: Path, 
 
 @pytest.mark.parametrize("window_rows", ["37", "100000"])
 def test_the_converting_run_gets_the_table_later_runs_read_back(tmp_path: Path, workbook: Path, window_rows: str,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                 xlsx_reader: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The run that converts keeps the table it stacked instead of reading it back: it must be the very
     table (values and dtypes) a later run reads from the parquet."""
     monkeypatch.setenv("ICE_TRACKER_LIMIT_XLSX_WINDOW_ROWS", window_rows)

@@ -38,6 +38,12 @@ SHARED = ["plain", "a &amp; b &lt;c&gt; &quot;d&quot; &#233;&#x20AC;", "  padded
           "<t> trimmed\t</t>", "<t>&#32;entity spaces&#10;</t>", "<t>\u00a0kept\u2003</t>", "<t>  </t>"]
 
 
+@pytest.fixture(autouse=True)
+def _scan_small_workbooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan is used from 16 MB of sheet XML; these small workbooks are scanned all the same."""
+    monkeypatch.setenv("ICE_TRACKER_LIMIT_XLSX_SCAN_MIN_BYTES", "1")
+
+
 def _workbook(path: Path, rows_xml: str, shared: list[str] | None = None, prefix: str = "") -> Path:
     """A minimal .xlsx: header row 1 ('h' in A1..), then `rows_xml` (rows 2…) with STYLES and `shared`."""
     p = f"{prefix}:" if prefix else ""
@@ -222,3 +228,15 @@ def test_the_reader_scans_plain_windows_without_fastexcel(tmp_path: Path, monkey
     whole, _ = read_workbook_stints(declined, whole_sheets=True)
     assert calls == [36]  # the last window only: rows 36-40
     assert frame.equals(whole)
+
+
+def test_a_small_workbook_is_read_by_fastexcel_without_loading_the_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below `xlsx_scan_min_bytes` of sheet XML, loading the compiled scan would cost more than it saves."""
+    path = _workbook(tmp_path / "small.xlsx", '<row r="2"><c r="A2"><v>1</v></c></row>')
+    book = WindowedWorkbook(str(path))
+    try:
+        assert _scan_parts(book, path.name) is not None  # forced by this module's fixture
+        monkeypatch.delenv("ICE_TRACKER_LIMIT_XLSX_SCAN_MIN_BYTES")
+        assert book.sheet_xml_bytes() < 16 << 20 and _scan_parts(book, path.name) is None
+    finally:
+        book.close()

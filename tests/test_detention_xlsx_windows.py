@@ -43,7 +43,7 @@ def _same_as_whole_sheets(path: Path) -> pd.DataFrame:
 @pytest.mark.parametrize("window_rows", ["7", "100000"])
 @pytest.mark.parametrize("layout, header_row, style, alphabetical", LAYOUT_CASES, ids=LAYOUT_CASE_IDS)
 def test_windows_give_the_whole_sheet_table(tmp_path: Path, stints: pd.DataFrame, monkeypatch: pytest.MonkeyPatch,
-                                            window_rows: str, layout: dict[str, str], header_row: int, style: str,
+                                            xlsx_reader: str, window_rows: str, layout: dict[str, str], header_row: int, style: str,
                                             alphabetical: bool) -> None:
     monkeypatch.setenv("ICE_TRACKER_LIMIT_XLSX_WINDOW_ROWS", window_rows)
     path = write_layout(tmp_path / "detentions.xlsx", stints, layout, header_row, sheets=2, style=style,
@@ -52,7 +52,7 @@ def test_windows_give_the_whole_sheet_table(tmp_path: Path, stints: pd.DataFrame
     assert len(frame) == len(stints)
 
 
-def test_windows_mixing_cell_types_and_blank_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_windows_mixing_cell_types_and_blank_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, xlsx_reader: str) -> None:
     """Date cells, text dates, serials, redactions and numbers in one column; blank and all-zero rows."""
     monkeypatch.setenv("ICE_TRACKER_LIMIT_XLSX_WINDOW_ROWS", "10")
     wb = openpyxl.Workbook()

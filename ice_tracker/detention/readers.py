@@ -306,7 +306,10 @@ def _windowed_sheet(book: WindowedWorkbook, part: SheetPart, parts: WorkbookPart
 
 def _scan_parts(book: WindowedWorkbook, file: str) -> WorkbookParts | None:
     """The shared strings and style classes the compiled scan needs; None (fastexcel reads every
-    window) when they are in a form it does not read, or numba cannot compile here."""
+    window) for a small workbook (loading the scan would cost more than it saves), when they are in a
+    form the scan does not read, or when numba cannot compile here."""
+    if book.sheet_xml_bytes() < limit("xlsx_scan_min_bytes"):
+        return None
     try:
         from ice_tracker.detention.xlsx_columns import Unreadable, WorkbookParts, classify_styles, shared_strings
     except ImportError as exc:  # a platform without numba wheels: fastexcel reads every window

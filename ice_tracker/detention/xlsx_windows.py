@@ -270,6 +270,10 @@ class WindowedWorkbook:
         finally:
             os.unlink(path)
 
+    def sheet_xml_bytes(self) -> int:
+        """The sheets' XML, uncompressed (from the zip directory, nothing inflated)."""
+        return sum(self.zip.getinfo(part.member).file_size for part in self.sheets if part.member in self.zip.NameToInfo)
+
     def style_count(self) -> int:
         """How many cell styles (cellXfs entries) the workbook defines."""
         if self.styles is None:
