@@ -380,7 +380,7 @@ def _openpyxl_baseline(path: Path) -> float:
     return time.perf_counter() - t
 
 
-def part_bigbook(rows: int, baseline: bool) -> None:
+def part_bigbook(rows: int, baseline: bool, fastexcel: bool = False) -> None:
     """A release-size real-layout workbook (every column filled; 750k rows ≈ 285 MB): the whole command's
     peak RSS and time, first read (converting to the cache) and again (cache hit)."""
     from ice_tracker.detention.synth import synthetic_stints
@@ -399,6 +399,11 @@ def part_bigbook(rows: int, baseline: bool) -> None:
         warm = _contender("ours", book, "2026-03-10", tmp / "out_again", tmp / "cache")
         print(f"[bigbook] `detention --cache`, first read: {cold['seconds']:.1f} s ({rows / cold['seconds']:,.0f} rows/s), "
               f"peak RSS {cold['peak_mb']:,.0f} MB; again (cache hit): {warm['seconds']:.1f} s, peak {warm['peak_mb']:,.0f} MB")
+        if fastexcel:
+            before = _contender("fastexcel", book, "2026-03-10", tmp / "out_fastexcel", tmp / "cache_fastexcel")
+            print(f"[bigbook] the same first read with every window through fastexcel (the reader before the scan): "
+                  f"{before['seconds']:.1f} s ({rows / before['seconds']:,.0f} rows/s), peak RSS {before['peak_mb']:,.0f} MB; "
+                  f"scan / fastexcel: {cold['seconds'] / before['seconds']:.2f}x the time")
         if baseline:
             seconds = _openpyxl_baseline(book)
             print(f"[bigbook] today's reader for a workbook this size (openpyxl streaming, reading only): {seconds:.1f} s "
@@ -417,6 +422,8 @@ def main() -> None:
                         help="bigbook part: rows of the release-size workbook (750,000 ≈ 285 MB; CI=true: 20,000)")
     parser.add_argument("--bigbook-baseline", action="store_true",
                         help="bigbook part: also time today's openpyxl streaming reader on it (minutes)")
+    parser.add_argument("--bigbook-fastexcel", action="store_true",
+                        help="bigbook part: also time the first read with every window through fastexcel")
     parser.add_argument("--facilities", type=int, default=40 if short else 0,
                         help="release part: N facilities spread over the size ranking (0 = the whole file; CI=true: 40)")
     parser.add_argument("--release-workbook-rows", type=int, default=20_000 if short else 250_000,
@@ -438,7 +445,7 @@ def main() -> None:
         else:
             print(f"[release] skipped: {FIXTURES / 'ddp'} not available")
     if "bigbook" in args.parts:
-        part_bigbook(args.bigbook_rows, args.bigbook_baseline)
+        part_bigbook(args.bigbook_rows, args.bigbook_baseline, args.bigbook_fastexcel)
     if "big" in args.parts:
         part_big(args.n, args.string_ids)
     if "naive" in args.parts:

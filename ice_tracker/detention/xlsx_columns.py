@@ -234,8 +234,8 @@ def window_columns(body: bytes, first_row: int, parts: WorkbookParts) -> tuple[l
         if shared.any():
             if parts.shared is None:
                 raise Unreadable("a shared string without a shared strings table")
-            index = _numbers(buf, starts[shared], ends[shared], flags[shared], pa.int64())
-            if index.min() < 0 or index.max() >= len(parts.shared):
+            parsed, index = scan.parse_indices(buf, starts[shared], ends[shared])
+            if not parsed or index.max() >= len(parts.shared):
                 raise Unreadable("a shared string index beyond the table")
             pieces.append(parts.shared.take(pa.array(index)))
             text_index[shared] = offset + np.arange(shared.sum())

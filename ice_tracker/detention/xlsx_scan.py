@@ -358,3 +358,21 @@ def by_column(cols: np.ndarray, width: int):  # noqa: ANN201
         order[fill[cols[i]]] = i
         fill[cols[i]] += 1
     return order, bounds
+
+
+@njit(cache=True, nogil=True)
+def parse_indices(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray):  # noqa: ANN201
+    """(ok, values): the spans read as non-negative decimal integers (shared-string indices); ok is
+    False when a span is empty, too long or holds anything but digits."""
+    values = np.empty(len(starts), np.int64)
+    for i in range(len(starts)):
+        if ends[i] <= starts[i] or ends[i] - starts[i] > 18:
+            return False, values
+        value = 0
+        for k in range(starts[i], ends[i]):
+            digit = buf[k] - 48
+            if digit < 0 or digit > 9:
+                return False, values
+            value = value * 10 + digit
+        values[i] = value
+    return True, values
