@@ -11,6 +11,7 @@ fastexcel; a window where a column mixes kinds (None) goes cell by cell, as fast
 from __future__ import annotations
 
 import logging
+import sys
 import zipfile
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import fastexcel
 import pyarrow as pa
 import pytest
 
+from ice_tracker import detention
 from ice_tracker.detention import readers
 from ice_tracker.detention.readers import _scan_parts, read_workbook_stints
 from ice_tracker.detention.xlsx_columns import Unreadable, window_columns
@@ -240,3 +242,21 @@ def test_a_small_workbook_is_read_by_fastexcel_without_loading_the_scan(tmp_path
         assert book.sheet_xml_bytes() < 16 << 20 and _scan_parts(book, path.name) is None
     finally:
         book.close()
+
+
+def test_without_numba_every_window_goes_to_fastexcel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A platform without numba's wheels still reads workbooks: through fastexcel, the same frame."""
+    rows = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>x{r}</t></is></c><c r="B{r}"><v>{r}</v></c></row>'
+                   for r in range(2, 30))
+    path = _workbook(tmp_path / "book.xlsx", rows)
+    book = WindowedWorkbook(str(path))
+    expected = _compare_windows(path, 10)
+    for module in ("xlsx_columns", "xlsx_scan"):  # imported afresh, as on a first run
+        monkeypatch.delitem(sys.modules, f"ice_tracker.detention.{module}", raising=False)
+        monkeypatch.delattr(detention, module, raising=False)
+    monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` raises ImportError
+    try:
+        assert _scan_parts(book, path.name) is None
+    finally:
+        book.close()
+    assert expected["same"] >= 2  # with numba, the same windows were scanned
