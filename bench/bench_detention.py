@@ -336,19 +336,12 @@ def part_release(n_facilities: int | None, workbook_rows: int, repeat: int = 1) 
 
 
 def _compile_scan(tmp: Path) -> float:
-    """Seconds for a fresh process to read a small workbook through the compiled scan: the one-time
+    """Seconds for a fresh process to compile (or load) every function of the sheet-XML scan: the one-time
     numba compilation after an install or a change to the scan (then ~1 s: imports and cache loading)."""
-    from ice_tracker.detention.synth import synthetic_stints
-    from ice_tracker.detention.workbook_synth import write_raw_workbook
-
-    small = tmp / "compile.xlsx"
-    write_raw_workbook(small, synthetic_stints(50, seed=1, string_ids=True), sheets=1)
-    code = (f"import sys; sys.path[:0] = [{str(ROOT)!r}]\nfrom pathlib import Path\n"
-            "from ice_tracker.detention.readers import read_workbook_stints\n"
-            f"read_workbook_stints(Path({str(small)!r}))\n")
+    code = (f"import sys; sys.path[:0] = [{str(ROOT)!r}]\n"
+            "from ice_tracker.detention.xlsx_columns import warm_up\nwarm_up()\n")
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                   env={**os.environ, "ICE_TRACKER_LIMIT_XLSX_SCAN_MIN_BYTES": "1"})  # scanned, small as it is
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
     return time.perf_counter() - started
 
 

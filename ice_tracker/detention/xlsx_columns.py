@@ -45,6 +45,24 @@ class Unreadable(ValueError):
     """Something this reader does not read exactly as fastexcel: use fastexcel for it."""
 
 
+def _readonly(xml: bytes | bytearray) -> np.ndarray:
+    """The XML as a read-only uint8 array, whether bytes or a window's bytearray: one array type, so
+    each compiled function is compiled once (numba compiles per argument type)."""
+    buf = np.frombuffer(xml, dtype=np.uint8)
+    buf.flags.writeable = False
+    return buf
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every function of the scan, with the argument types real
+    workbooks give: shared and inline strings, numbers, dates, booleans and an error cell."""
+    shared = shared_strings(b'<sst xmlns="x"><si><t>a</t></si><si><r><t>b</t></r></si></sst>')
+    window = bytearray(b'<row r="2"><c r="A2" t="s"><v>1</v></c><c r="B2" t="inlineStr"><is><t>x &amp; y</t></is></c>'
+                       b'<c r="C2" s="1"><v>45000.5</v></c><c r="D2"><v>2</v></c><c r="E2" t="b"><v>1</v></c>'
+                       b'<c r="F2" t="e"><v>#N/A</v></c></row>')
+    window_columns(window, 2, WorkbookParts(shared, np.array([STYLE_NUMBER, STYLE_DATE], dtype=np.int8)))
+
+
 def _decode(raw: bytes) -> str:
     """XML text with entities → str; an entity XML does not define, or bytes that are not UTF-8 → Unreadable."""
     try:
@@ -100,7 +118,7 @@ def shared_strings(xml: bytes | None) -> pa.Array | None:
     """sharedStrings.xml as an Arrow string array; Unreadable if an entry is not one plain <t>."""
     if xml is None:
         return None
-    buf = np.frombuffer(xml, dtype=np.uint8)
+    buf = _readonly(xml)
     status, n, starts, ends, flags = scan.scan_shared_strings(buf, xml.count(b"<si") + 1)
     if status != scan.OK:
         raise Unreadable("shared strings in an unexpected form")
@@ -182,7 +200,7 @@ def window_columns(body: bytes, first_row: int, parts: WorkbookParts) -> tuple[l
     """(columns from A, rows) of the rows `body` holds (complete <row> elements), rows counted from
     `first_row`; None when a column mixes kinds (fastexcel would refuse the window).
     Raises Unreadable for what only fastexcel reads."""
-    buf = np.frombuffer(body, dtype=np.uint8)
+    buf = _readonly(body)
     status, n, rows, cols, types, styles, starts, ends, flags = scan.scan_cells(buf, scan.count_cells(buf) + 1)
     if status != scan.OK:
         raise Unreadable("sheet XML in a form the scanner does not read")
