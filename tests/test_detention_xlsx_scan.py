@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 import fastexcel
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -260,3 +261,20 @@ def test_without_numba_every_window_goes_to_fastexcel(tmp_path: Path, monkeypatc
     finally:
         book.close()
     assert expected["same"] >= 2  # with numba, the same windows were scanned
+
+
+def test_truncated_or_mangled_xml_is_declined_never_read_past_its_end() -> None:
+    """The compiled loops do not check bounds: every way a window's XML can end early, or carry stray
+    bytes, must give OK or UNSUPPORTED. Run as plain Python (`py_func`), where a read past the end of
+    the buffer raises IndexError instead of reading whatever memory follows."""
+    from ice_tracker.detention import xlsx_scan as scan
+
+    body = ('<row r="2"><c r="A2" t="s"><v>1</v></c><c r="B2" t="inlineStr"><is><t xml:space="preserve"> x </t>'
+            '</is></c><c r="C2" s="1"><f>A1</f><v>45000.5</v></c><c r="D2" t="b"><v>1</v></c></row>').encode()
+    for cut in range(len(body) + 1):
+        for variant in (body[:cut], body[:cut] + b"<", body[:cut] + b"</", body[cut:]):
+            buf = np.frombuffer(variant, dtype=np.uint8)
+            status = scan.scan_cells.py_func(buf, scan.count_cells(buf) + 1)[0]
+            assert status in (scan.OK, scan.UNSUPPORTED)
+            shared = scan.scan_shared_strings.py_func(buf, variant.count(b"<si") + 1)[0]
+            assert shared in (scan.OK, scan.UNSUPPORTED)

@@ -221,7 +221,7 @@ def scan_cells(buf: np.ndarray, capacity: int):  # noqa: ANN201 (numba: a tuple 
                     else:
                         text_start = tag_end + 1
                         text_end = _find(buf, text_start, _LT)
-                        if buf[text_end + 1] != _SLASH or buf[text_end + 2] != 118:
+                        if text_end + 2 >= size or buf[text_end + 1] != _SLASH or buf[text_end + 2] != 118:
                             return UNSUPPORTED, n, rows, cols, types, styles, starts, ends, flags
                         j = _find(buf, text_end, _GT) + 1
                 elif child == 102 and (after == _GT or after == _SPACE or after == _SLASH):  # <f>: skipped
@@ -229,21 +229,21 @@ def scan_cells(buf: np.ndarray, capacity: int):  # noqa: ANN201 (numba: a tuple 
                         j = tag_end + 1
                     else:
                         m = _find(buf, tag_end + 1, _LT)
-                        if buf[m + 1] != _SLASH or buf[m + 2] != 102:
+                        if m + 2 >= size or buf[m + 1] != _SLASH or buf[m + 2] != 102:
                             return UNSUPPORTED, n, rows, cols, types, styles, starts, ends, flags
                         j = _find(buf, m, _GT) + 1
                 elif child == 105 and buf[k + 2] == 115 and buf[k + 3] == _GT:  # <is><t>text</t></is>
                     m = _find(buf, tag_end + 1, _LT)
-                    if buf[m + 1] != 116 or not (buf[m + 2] == _GT or buf[m + 2] == _SPACE):
+                    if m + 2 >= size or buf[m + 1] != 116 or not (buf[m + 2] == _GT or buf[m + 2] == _SPACE):
                         return UNSUPPORTED, n, rows, cols, types, styles, starts, ends, flags  # rich text, <t/>
                     t_end = _find(buf, m, _GT)
-                    if buf[t_end - 1] == _SLASH:
+                    if t_end >= size or buf[t_end - 1] == _SLASH:
                         return UNSUPPORTED, n, rows, cols, types, styles, starts, ends, flags
                     text_start = t_end + 1
                     text_end = _find(buf, text_start, _LT)
                     trim = not _preserved(buf, m, t_end)
                     # then exactly </t></is>
-                    if buf[text_end + 1] != _SLASH or buf[text_end + 2] != 116 or buf[text_end + 3] != _GT:
+                    if text_end + 3 >= size or buf[text_end + 1] != _SLASH or buf[text_end + 2] != 116 or buf[text_end + 3] != _GT:
                         return UNSUPPORTED, n, rows, cols, types, styles, starts, ends, flags
                     m = text_end + 4
                     if m + 4 >= size or buf[m] != _LT or buf[m + 1] != _SLASH or buf[m + 2] != 105 or buf[m + 3] != 115:
