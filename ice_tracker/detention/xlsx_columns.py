@@ -196,7 +196,7 @@ def _serial_ms(serials: np.ndarray) -> np.ndarray:
     return EXCEL_EPOCH_MS + np.floor(days * MS_PER_DAY + 0.5).astype(np.int64)
 
 
-def window_columns(body: bytes, first_row: int, parts: WorkbookParts) -> tuple[list[pa.Array], int] | None:
+def window_columns(body: bytes | bytearray, first_row: int, parts: WorkbookParts) -> tuple[list[pa.Array], int] | None:
     """(columns from A, rows) of the rows `body` holds (complete <row> elements), rows counted from
     `first_row`; None when a column mixes kinds (fastexcel would refuse the window).
     Raises Unreadable for what only fastexcel reads."""
