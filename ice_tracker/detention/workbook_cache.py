@@ -2,8 +2,8 @@
 
 Reading a 280 MB workbook costs minutes of XML parsing; the parquet of the same typed table reads
 in seconds. An entry is a folder `<sha256>-<reader version>/` holding `table.parquet` (every sheet's
-rows, stacked) and `reads.json` (what each sheet gave). The reader version digests the reading code, the alias
-table and the cell readers' versions, so a change to any of them reads the workbook again; an old
+rows, stacked) and `reads.json` (what each sheet gave). The reader version digests the reading code,
+the alias table and the cell readers' versions, so a change to any of them reads the workbook again; an old
 entry is simply never used (delete the folder at any time). An entry is written under a temporary
 name and renamed into place, so a crash never leaves a half entry that looks complete.
 
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ice_tracker.detention.clean import DATETIME_KINDS, TEXT, column_kind
-from ice_tracker.detention.columns import ALIASES_CSV
+from ice_tracker.detention.columns import ALIASES_CSV, PROVENANCE
 from ice_tracker.detention.readers import SheetRead, constant_column, stack, workbook_frames
 from ice_tracker.fileio import sha256_file
 from ice_tracker.roster.cache import code_fingerprint
@@ -39,7 +39,6 @@ READER_MODULES = ("ice_tracker.detention.readers", "ice_tracker.detention.xlsx_w
 CELL_READERS = ("fastexcel", "python-calamine", "numba", "pandas", "pyarrow")
 READS = "reads.json"
 TABLE = "table.parquet"
-PROVENANCE = ("source_file", "source_sheet", "source_row")
 
 
 @lru_cache(maxsize=1)
