@@ -188,8 +188,10 @@ WHY_FASTER = (
     "sort of the stints on packed integer keys, then merged intervals and one difference array per "
     "facility (O(n log n) in stints, independent of the number of days); text stays dictionary codes from "
     "the parquet read to the parquet write, and the 2.5 M-row stint and stay tables are encoded on writer "
-    "threads while the counting runs. Its second core also decodes the parquet input while pandas is "
-    "imported, cleans half the identifiers, sorts half the stints and counts the national population. "
+    "threads while the counting runs; freed memory is kept for reuse (glibc) or handed back gradually "
+    "(Arrow on jemalloc) instead of being zeroed afresh by the kernel for the next column. Its second "
+    "core also decodes the parquet input while pandas is imported, cleans half the identifiers, sorts "
+    "half the stints and counts the national population. "
     "It also types every column and writes every output; its start-up (importing pandas) is the larger "
     "fixed cost, so DuckDB wins on small samples.")
 
@@ -205,8 +207,12 @@ FASTEXCEL_READER = ("import ice_tracker.detention.readers as readers\n"
 
 def _contender(kind: str, source: Path, extract: str, out: Path, cache: Path | None = None) -> dict[str, float]:
     """Run one contender in a fresh process; its wall time and peak RSS (VmHWM) as measured inside.
-    kind: 'ours', 'fastexcel' (ours with every window through fastexcel), 'whole-sheet' (ours with the
-    whole-sheet cell reader) or 'duckdb'."""
+    kind: 'ours', 'ours-default-allocators' (ours with glibc's and Arrow's allocator defaults, see
+    ice_tracker/memory_pages.py),
+    'fastexcel' (ours with every window through fastexcel), 'whole-sheet' (ours with the whole-sheet cell
+    reader) or 'duckdb'."""
+    env = os.environ | ({"ICE_TRACKER_ALLOCATOR_DEFAULTS": "1"} if kind == "ours-default-allocators" else {})
+    kind = "ours" if kind == "ours-default-allocators" else kind
     code = (f"import sys, time, json; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'bench')!r}]\n"
             "from pathlib import Path\nt = time.perf_counter()\n")
     if kind in ("ours", "whole-sheet", "fastexcel"):
@@ -223,7 +229,7 @@ def _contender(kind: str, source: Path, extract: str, out: Path, cache: Path | N
              "print(json.dumps({'seconds': elapsed, 'cpu_seconds': use.ru_utime + use.ru_stime + kids.ru_utime + kids.ru_stime,"
              " 'peak_mb': (int(hwm) + kids.ru_maxrss) / 1024, 'rc': rc}))\n")
     out.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -272,13 +278,16 @@ def part_release(n_facilities: int | None, workbook_rows: int, repeat: int = 1) 
         scope = "whole file" if not n_facilities else f"{n_facilities} facilities spread over the size ranking"
         print(f"[release] DDP facility-day file ({scope}: {ddp['detention_facility_code'].nunique()} facilities × "
               f"{ddp['date'].nunique()} days) rebuilt as {len(stints):,} stints ({source.stat().st_size / 1e6:.0f} MB parquet)")
-        runs: dict[str, list[dict[str, float]]] = {"duckdb": [], "ours": []}
-        for attempt in range(repeat):  # alternated, so a burst of load from others hits both alike
-            for kind in ("duckdb", "ours"):
+        labels = {"duckdb": "DuckDB script (baseline)", "ours": "`detention` command (all outputs)",
+                  "ours-default-allocators": "  the same, allocator defaults"}
+        runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in labels}
+        for attempt in range(repeat):  # alternated, so a burst of load from others hits all alike; each round
+            # starts with the next contender, so none always runs right after DuckDB (which leaves 2.5 GB to reclaim)
+            order = list(labels)[attempt % len(labels):] + list(labels)[:attempt % len(labels)]
+            for kind, label in ((kind, labels[kind]) for kind in order):
                 run = _contender(kind, source, "2026-03-10", tmp / kind)
                 runs[kind].append(run)
                 cells, wrong = _same_as_ddp(check, tmp / kind / "facility_daily_population.parquet")
-                label = "DuckDB script (baseline)" if kind == "duckdb" else "`detention` command (all outputs)"
                 print(f"[release] {label:36s} {run['seconds']:7.1f} s  (CPU {run['cpu_seconds']:5.1f} s)  "
                       f"peak RSS {run['peak_mb']:7,.0f} MB  "
                       f"cells equal to DDP: {cells - wrong:,}/{cells:,}" + (f"  [run {attempt + 1}/{repeat}]" if repeat > 1 else ""))
@@ -286,8 +295,9 @@ def part_release(n_facilities: int | None, workbook_rows: int, repeat: int = 1) 
         results = {kind: {"seconds": min(r["seconds"] for r in rs), "cpu_seconds": min(r["cpu_seconds"] for r in rs),
                           "peak_mb": max(r["peak_mb"] for r in rs)} for kind, rs in runs.items()}
         if repeat > 1:
-            for kind, label in (("duckdb", "DuckDB script"), ("ours", "`detention` command")):
-                print(f"[release] best of {repeat}: {label:20s} {results[kind]['seconds']:5.1f} s (CPU {results[kind]['cpu_seconds']:5.1f} s), "
+            for kind, label in (("duckdb", "DuckDB script"), ("ours", "`detention` command"),
+                                ("ours-default-allocators", "the same, allocator defaults")):
+                print(f"[release] best of {repeat}: {label:34s} {results[kind]['seconds']:5.1f} s (CPU {results[kind]['cpu_seconds']:5.1f} s), "
                       f"largest peak RSS {results[kind]['peak_mb']:,.0f} MB")
         ratio = results["ours"]["seconds"] / results["duckdb"]["seconds"]
         memory = results["ours"]["peak_mb"] / results["duckdb"]["peak_mb"]
@@ -296,6 +306,10 @@ def part_release(n_facilities: int | None, workbook_rows: int, repeat: int = 1) 
         print(f"[release] ours / DuckDB: time {ratio:.2f}x, CPU {cpu:.2f}x, memory {memory:.2f}x; target <= 1.00x time and memory: "
               f"{'MET' if ratio <= 1 and memory <= 1 else 'NOT MET'}{scope_note}")
         print(f"[release] faster here: {'the `detention` command' if ratio < 1 else 'DuckDB'}. Why: {WHY_FASTER}")
+        plain = results["ours-default-allocators"]
+        print(f"[release] with glibc's and Arrow's allocator defaults (ICE_TRACKER_ALLOCATOR_DEFAULTS=1; "
+              f"ice_tracker/memory_pages.py) the command takes {plain['seconds'] / results['ours']['seconds']:.2f}x the time "
+              f"and {plain['peak_mb'] / results['ours']['peak_mb']:.2f}x the memory")
 
         if not workbook_rows:
             return

@@ -17,7 +17,7 @@ from ice_tracker import __version__, commands
 from ice_tracker.config import default_data_dir, overrides_for, seed_overrides
 from ice_tracker.errors import run_guarded
 from ice_tracker.logging_setup import configure_logging
-from ice_tracker.memory_pages import prefer_small_pages
+from ice_tracker.memory_pages import tune_for_large_tables
 from ice_tracker.states import use_overrides_dir
 
 
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    prefer_small_pages()
+    tune_for_large_tables()
     args = build_parser().parse_args(argv)
     configure_logging(verbose=args.verbose)
     if getattr(sys.modules[args._run.__module__], "READS_OVERRIDES", False):

@@ -35,7 +35,7 @@ from ice_tracker.fileio import write_json
 from ice_tracker.http import DEFAULT_MAX_BYTES, HttpClient
 from ice_tracker.interrupts import DeadlineReached, RunInterrupted, run_stoppers
 from ice_tracker.logging_setup import configure_logging, log_failure, safe_text
-from ice_tracker.memory_pages import prefer_small_pages
+from ice_tracker.memory_pages import tune_for_large_tables
 from ice_tracker.runlock import DataDirLock, LockHeld
 from ice_tracker.sources import ddp
 from ice_tracker.sources.ice287g import PAGE_URL
@@ -390,7 +390,7 @@ def commit_message(results: dict[str, dict[str, Any]], stopped: str = "") -> str
 
 
 def main(argv: list[str] | None = None) -> int:
-    prefer_small_pages()
+    tune_for_large_tables()
     args = build_parser().parse_args(argv)
     configure_logging(verbose=getattr(args, "verbose", False))
     return run_guarded(run, args)
