@@ -9,12 +9,12 @@ run on, both paid again for every large array:
   6.3-7.0 s wall; the same user time; `NUMPY_MADVISE_HUGEPAGE=1` vs `0`, alternated).
 - **Memory handed back and faulted in again.** glibc's malloc returns freed blocks above its (moving)
   mmap threshold to the kernel at once and trims the heap top, and Arrow's default pool (mimalloc)
-  purges freed pages after 10 ms; the next column of the same size is then mapped and zeroed afresh
+  soon decommits the pages it freed; the next column of the same size is then mapped and zeroed afresh
   (`perf`: a quarter of the run's CPU in the kernel's `clear_page`). Keeping glibc's freed memory for
   reuse (a fixed 32 MB mmap threshold, no trimming) and giving Arrow jemalloc's pool took that run
-  from 7.5-10.7 s (median 8.9 s) to 6.8-7.5 s (median 7.0 s), peak memory 1,548-1,696 MB against
-  1,662-1,781 MB (four alternated rounds; the bench's `ours-default-allocators` contender is the same
-  command with ICE_TRACKER_ALLOCATOR_DEFAULTS=1).
+  from 8.8-9.7 s to 6.6-7.6 s, peak memory 1,724-1,801 MB against 1,615-1,713 MB
+  (`python bench/bench_detention.py --parts release --repeat 3`: its `ours-default-allocators`
+  contender is the same command with ICE_TRACKER_ALLOCATOR_DEFAULTS=1; rounds in rotated order).
 
 A user who sets `NUMPY_MADVISE_HUGEPAGE`, any of glibc's `MALLOC_*_` variables or
 `ARROW_DEFAULT_MEMORY_POOL` keeps their choice; ICE_TRACKER_ALLOCATOR_DEFAULTS=1 keeps both allocators'
@@ -79,7 +79,7 @@ def keep_freed_memory() -> bool:
 
 def arrow_pool_that_keeps_pages() -> bool:
     """Arrow's allocations from jemalloc's pool where pyarrow ships it (Linux, macOS): it hands freed
-    pages back to the kernel gradually, where mimalloc's purges them within 10 ms. True when set."""
+    pages back to the kernel gradually (its decay), where mimalloc soon decommits them. True when set."""
     if ARROW_POOL_SETTING in os.environ:
         return False
     import pyarrow as pa
