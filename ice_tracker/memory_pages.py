@@ -78,15 +78,21 @@ def keep_freed_memory() -> bool:
 
 
 def arrow_pool_that_keeps_pages() -> bool:
-    """Arrow's allocations from jemalloc's pool where pyarrow ships it (Linux, macOS): it hands freed
-    pages back to the kernel gradually (its decay), where mimalloc soon decommits them. True when set."""
+    """Arrow's allocations from jemalloc's pool: it hands freed pages back to the kernel gradually (its
+    decay), where mimalloc soon decommits them. True when chosen. Before pyarrow is imported (most
+    commands never need it) this only sets ARROW_DEFAULT_MEMORY_POOL, on Linux, where pyarrow's wheels
+    carry jemalloc; once imported, the pool is switched when this build has it."""
     if ARROW_POOL_SETTING in os.environ:
         return False
-    import pyarrow as pa
-
+    pa = sys.modules.get("pyarrow")
+    if pa is None:
+        if not sys.platform.startswith("linux"):
+            return False
+        os.environ[ARROW_POOL_SETTING] = "jemalloc"  # read when Arrow first allocates; inherited by child processes
+        return True
     try:
         pool = pa.jemalloc_memory_pool()
-    except NotImplementedError:  # a build without jemalloc (Windows wheels)
+    except NotImplementedError:  # a build without jemalloc
         return False
     pa.set_memory_pool(pool)
     return True

@@ -103,3 +103,23 @@ def test_a_users_allocator_settings_are_kept() -> None:
     returned_kb, pool = _after_entry_point_settings({"MALLOC_TRIM_THRESHOLD_": "131072", memory_pages.ARROW_POOL_SETTING: "system"})
     assert returned_kb > 19 * 1024
     assert pool == "system"
+
+
+@glibc_only
+def test_arrow_pool_is_switched_when_pyarrow_is_already_imported() -> None:
+    """The path for a process that imported pyarrow before the entry point ran (the environment
+    variable would come too late there)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pyarrow as pa
+
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this pyarrow has no jemalloc")
+    code = ("import sys; sys.path.insert(0, %r)\nimport pyarrow as pa\nfrom ice_tracker import memory_pages\n"
+            "memory_pages.tune_for_large_tables()\nprint(pa.default_memory_pool().backend_name)") % str(Path(__file__).resolve().parents[1])
+    env = {k: v for k, v in os.environ.items() if k not in (memory_pages.OPT_OUT, memory_pages.ARROW_POOL_SETTING)}
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout.strip() == "jemalloc"
