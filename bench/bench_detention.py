@@ -208,9 +208,8 @@ FASTEXCEL_READER = ("import ice_tracker.detention.readers as readers\n"
 def _contender(kind: str, source: Path, extract: str, out: Path, cache: Path | None = None) -> dict[str, float]:
     """Run one contender in a fresh process; its wall time and peak RSS (VmHWM) as measured inside.
     kind: 'ours', 'ours-default-allocators' (ours with glibc's and Arrow's allocator defaults, see
-    ice_tracker/memory_pages.py),
-    'fastexcel' (ours with every window through fastexcel), 'whole-sheet' (ours with the whole-sheet cell
-    reader) or 'duckdb'."""
+    ice_tracker/memory_pages.py), 'fastexcel' (ours with every window through fastexcel), 'whole-sheet'
+    (ours with the whole-sheet cell reader) or 'duckdb'."""
     env = os.environ | ({"ICE_TRACKER_ALLOCATOR_DEFAULTS": "1"} if kind == "ours-default-allocators" else {})
     kind = "ours" if kind == "ours-default-allocators" else kind
     code = (f"import sys, time, json; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'bench')!r}]\n"
@@ -282,7 +281,7 @@ def part_release(n_facilities: int | None, workbook_rows: int, repeat: int = 1) 
                   "ours-default-allocators": "  the same, allocator defaults"}
         runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in labels}
         for attempt in range(repeat):  # alternated, so a burst of load from others hits all alike; each round
-            # starts with the next contender, so none always runs right after DuckDB (which leaves 2.5 GB to reclaim)
+            # starts with the next contender, so none always runs right after DuckDB (whichever did ran 1-1.5 s slower)
             order = list(labels)[attempt % len(labels):] + list(labels)[:attempt % len(labels)]
             for kind, label in ((kind, labels[kind]) for kind in order):
                 run = _contender(kind, source, "2026-03-10", tmp / kind)
